@@ -1,0 +1,251 @@
+"""The content model of a segmentation, independent of how it is encoded.
+
+Voxels are held the way Slicer holds them: as one or more integer *layers* on a common grid. Each
+segment lives in one layer under one label value. Segments that do not overlap share a layer, so
+a 100-segment whole-body result is one ``uint8`` volume, not 100 masks; overlapping segments go
+to further layers. Probability maps (FRACTIONAL SEG) are held per segment as float arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from ..errors import InputError, MetadataError
+from ..geometry import Grid
+
+__all__ = [
+    "ALGORITHM_TYPES",
+    "SegmentInfo",
+    "SegmentationContent",
+    "pack_masks_into_layers",
+]
+
+ALGORITHM_TYPES = ("AUTOMATIC", "SEMIAUTOMATIC", "MANUAL")
+
+
+@dataclass
+class SegmentInfo:
+    """Everything DICOM says about one segment, plus where its voxels are.
+
+    Codes are :class:`pydicom.sr.coding.Code` instances. ``color`` is sRGB 0-255 (the file holds
+    CIELab). ``layer`` and ``label_value`` locate the segment's voxels in
+    :attr:`SegmentationContent.layers`.
+    """
+
+    number: int
+    label: str
+    category: object = None
+    type: object = None
+    type_modifiers: list = field(default_factory=list)
+    anatomic_region: object = None
+    anatomic_region_modifiers: list = field(default_factory=list)
+    description: str = ""
+    color: Optional[tuple] = None
+    algorithm_type: str = "AUTOMATIC"
+    algorithm_name: Optional[str] = None
+    algorithm_version: Optional[str] = None
+    algorithm_family: object = None
+    tracking_id: Optional[str] = None
+    tracking_uid: Optional[str] = None
+    layer: int = 0
+    label_value: Optional[int] = None
+
+    def __post_init__(self) -> None:
+        if int(self.number) < 0:
+            raise MetadataError(f"segment number must be >= 0, got {self.number!r}")
+        self.number = int(self.number)
+        if self.label_value is None:
+            self.label_value = self.number
+        self.label_value = int(self.label_value)
+        self.algorithm_type = str(self.algorithm_type or "AUTOMATIC").upper()
+        if self.algorithm_type not in ALGORITHM_TYPES:
+            raise MetadataError(
+                f"segment {self.number} ({self.label!r}): algorithm type {self.algorithm_type!r} "
+                f"is not one of {', '.join(ALGORITHM_TYPES)}"
+            )
+        if self.color is not None:
+            c = tuple(int(round(float(v))) for v in self.color)
+            if len(c) != 3 or min(c) < 0 or max(c) > 255:
+                raise MetadataError(
+                    f"segment {self.number} ({self.label!r}): colour {self.color!r} must be 3 "
+                    "integers 0-255 (RGB)"
+                )
+            self.color = c
+
+
+@dataclass
+class SegmentationContent:
+    """Segments with their voxels on one grid.
+
+    Attributes
+    ----------
+    grid:
+        The voxel lattice (normally the source series' grid).
+    segments:
+        Segment descriptions, in output order.
+    layers:
+        Integer arrays of ``grid.shape``; voxel value ``v`` in layer ``L`` belongs to the segment
+        with ``layer == L and label_value == v``. Empty for FRACTIONAL content.
+    fractions:
+        For FRACTIONAL content: segment number -> float32 array in [0, 1] of ``grid.shape``.
+    attributes:
+        Series-level values (SeriesDescription, SeriesNumber, ContentCreatorName,
+        ClinicalTrial*, BodyPartExamined, ...), keyed by DICOM keyword.
+    """
+
+    grid: Grid
+    segments: List[SegmentInfo]
+    layers: List[np.ndarray] = field(default_factory=list)
+    fractions: Dict[int, np.ndarray] = field(default_factory=dict)
+    segmentation_type: str = "BINARY"
+    fractional_type: Optional[str] = None
+    max_fractional_value: Optional[int] = None
+    attributes: dict = field(default_factory=dict)
+    # Set when decoded from a file
+    sop_instance_uid: Optional[str] = None
+    series_instance_uid: Optional[str] = None
+    referenced_series_uid: Optional[str] = None
+    referenced_instance_uids: list = field(default_factory=list)
+    frame_of_reference_uid: Optional[str] = None
+    frames_per_segment: Dict[int, int] = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_labelmap(
+        cls, labelmap: np.ndarray, grid: Grid, segments: Sequence[SegmentInfo], **kwargs
+    ) -> SegmentationContent:
+        """One labelmap; each segment's ``label_value`` is its voxel value."""
+        arr = np.asarray(labelmap)
+        if tuple(arr.shape) != tuple(grid.shape):
+            raise InputError(f"labelmap shape {arr.shape} differs from grid shape {grid.shape}")
+        if not np.issubdtype(arr.dtype, np.integer):
+            raise InputError(f"labelmap must hold integers, it holds {arr.dtype}")
+        for s in segments:
+            s.layer = 0
+        return cls(grid=grid, segments=list(segments), layers=[arr], **kwargs)
+
+    @classmethod
+    def from_masks(
+        cls, masks: Sequence[np.ndarray], grid: Grid, segments: Sequence[SegmentInfo], **kwargs
+    ) -> SegmentationContent:
+        """One boolean mask per segment (overlap allowed); packed into as few layers as possible."""
+        if len(masks) != len(segments):
+            raise InputError(f"{len(masks)} mask(s) for {len(segments)} segment(s)")
+        layers, where = pack_masks_into_layers(masks, grid.shape)
+        segs = list(segments)
+        for s, (layer, value) in zip(segs, where):
+            s.layer, s.label_value = layer, value
+        return cls(grid=grid, segments=segs, layers=layers, **kwargs)
+
+    # ------------------------------------------------------------------ queries
+    def segment(self, number: int) -> SegmentInfo:
+        for s in self.segments:
+            if s.number == number:
+                return s
+        raise KeyError(f"no segment number {number}")
+
+    def mask(self, number: int) -> np.ndarray:
+        """Full-size boolean mask of one segment (a copy; meant for small data and tests)."""
+        s = self.segment(number)
+        if self.fractions:
+            return self.fractions[s.number] > 0
+        return self.layers[s.layer] == s.label_value
+
+    def slices_of(self, number: int) -> np.ndarray:
+        """Slice indices ``k`` where a segment has voxels."""
+        s = self.segment(number)
+        if self.fractions:
+            a = self.fractions[s.number]
+            return np.flatnonzero(a.reshape(a.shape[0], -1).any(axis=1))
+        layer = self.layers[s.layer]
+        return np.flatnonzero((layer == s.label_value).reshape(layer.shape[0], -1).any(axis=1))
+
+    def voxel_counts(self) -> Dict[int, int]:
+        """Segment number -> number of voxels (FRACTIONAL: voxels with a value above 0)."""
+        if self.fractions:
+            return {n: int(np.count_nonzero(a)) for n, a in self.fractions.items()}
+        out: Dict[int, int] = {}
+        for li, layer in enumerate(self.layers):
+            counts = np.bincount(layer.ravel())
+            for s in self.segments:
+                if s.layer == li:
+                    out[s.number] = int(counts[s.label_value]) if s.label_value < len(counts) else 0
+        return out
+
+    @property
+    def overlapping(self) -> bool:
+        """True when some voxel belongs to more than one segment."""
+        if self.fractions:
+            return len(self.fractions) > 1
+        return len({s.layer for s in self.segments}) > 1
+
+    def labelmap(self) -> np.ndarray:
+        """The single layer holding every segment, with segment numbers as values.
+
+        Raises
+        ------
+        InputError
+            When segments overlap (several layers) or the content is fractional.
+        """
+        if self.fractions:
+            raise InputError("fractional content has no labelmap; threshold it first")
+        used = sorted({s.layer for s in self.segments})
+        if len(used) > 1:
+            raise InputError(
+                f"segments overlap ({len(used)} layers): one labelmap cannot hold them; "
+                "write one file per segment or a .seg.nrrd"
+            )
+        layer = self.layers[used[0]] if used else np.zeros(self.grid.shape, np.uint8)
+        if all(s.label_value == s.number for s in self.segments):
+            return layer
+        return relabel(layer, {s.label_value: s.number for s in self.segments})
+
+
+def relabel(array: np.ndarray, mapping: Dict[int, int]) -> np.ndarray:
+    """Map integer values through ``mapping`` (unmapped values become 0) with one lookup table."""
+    top = max([int(array.max()) if array.size else 0, *mapping.keys(), 0])
+    out_max = max([0, *mapping.values()])
+    dtype = np.uint8 if out_max < 256 else np.uint16 if out_max < 65536 else np.uint32
+    lut = np.zeros(top + 1, dtype=dtype)
+    for src, dst in mapping.items():
+        lut[int(src)] = int(dst)
+    return lut[array]
+
+
+def pack_masks_into_layers(masks: Sequence[np.ndarray], shape) -> tuple:
+    """Put boolean masks into as few integer layers as possible (greedy, in order).
+
+    Returns ``(layers, [(layer, label_value), ...])``. A mask joins the first layer where none of
+    its voxels is taken; label values count up from 1 within each layer.
+    """
+    shape = tuple(shape)
+    layers: List[np.ndarray] = []
+    counts: List[int] = []
+    where = []
+    dtype = np.uint8 if len(masks) < 256 else np.uint16
+    for i, m in enumerate(masks):
+        m = np.asarray(m)
+        if tuple(m.shape) != shape:
+            raise InputError(f"mask {i} has shape {m.shape}, the grid {shape}")
+        m = m.astype(bool, copy=False)
+        placed = False
+        for li, layer in enumerate(layers):
+            if not layer[m].any():
+                counts[li] += 1
+                layer[m] = counts[li]
+                where.append((li, counts[li]))
+                placed = True
+                break
+        if not placed:
+            layer = np.zeros(shape, dtype)
+            layer[m] = 1
+            layers.append(layer)
+            counts.append(1)
+            where.append((len(layers) - 1, 1))
+    if not layers:
+        layers.append(np.zeros(shape, np.uint8))
+    return layers, where

@@ -1,0 +1,283 @@
+"""Reading a source image series (the CT/MR/PT a segmentation or report refers to).
+
+Only headers are read (``stop_before_pixels``); the pixel data of the source is never needed to
+write a SEG or SR. Slices are ordered by their position along the plane normal, never by file name
+or InstanceNumber.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence, Union
+
+import numpy as np
+
+from .errors import SourceSeriesError
+from .geometry import Grid
+
+__all__ = ["SourceSeries", "read_source_series", "list_dicom_files", "NON_IMAGE_MODALITIES"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+#: Modalities of objects that are not images and are skipped when looking for a source series.
+NON_IMAGE_MODALITIES = frozenset(
+    {"SEG", "SR", "KO", "PR", "REG", "RWV", "RTSTRUCT", "RTPLAN", "RTDOSE", "RTRECORD", "DOC", "FID"}
+)
+
+# Slice positions may scatter by this fraction of the mean spacing before the series is called
+# non-uniform (scanners write positions with a few decimals).
+_SPACING_TOLERANCE = 0.01
+
+
+@dataclass
+class SourceSeries:
+    """A single-frame image series sorted along its slice normal.
+
+    Attributes
+    ----------
+    files:
+        Paths of the slices, in slice order (``k = 0`` first).
+    datasets:
+        Their headers (no pixel data), same order.
+    grid:
+        Voxel lattice of the series.
+    """
+
+    files: list
+    datasets: list
+    grid: Grid
+    warnings: list = field(default_factory=list)
+
+    @property
+    def first(self):
+        """Header of the first slice (patient, study and series attributes)."""
+        return self.datasets[0]
+
+    @property
+    def sop_instance_uids(self) -> list:
+        return [str(ds.SOPInstanceUID) for ds in self.datasets]
+
+    @property
+    def sop_class_uid(self) -> str:
+        return str(self.first.SOPClassUID)
+
+    @property
+    def series_instance_uid(self) -> str:
+        return str(self.first.SeriesInstanceUID)
+
+    @property
+    def study_instance_uid(self) -> str:
+        return str(self.first.StudyInstanceUID)
+
+    @property
+    def frame_of_reference_uid(self):
+        v = self.first.get("FrameOfReferenceUID")
+        return str(v) if v else None
+
+    @property
+    def modality(self) -> str:
+        return str(self.first.get("Modality", ""))
+
+    @property
+    def has_plane_geometry(self) -> bool:
+        """False for projection images (CR, DX...) that carry no ImagePositionPatient."""
+        return "ImagePositionPatient" in self.first and "ImageOrientationPatient" in self.first
+
+    def index_of(self, sop_instance_uid: str) -> int:
+        """Slice index of an instance, or ``-1``."""
+        try:
+            return self.sop_instance_uids.index(str(sop_instance_uid))
+        except ValueError:
+            return -1
+
+    def describe(self) -> str:
+        desc = self.first.get("SeriesDescription", "")
+        return (
+            f"{self.modality} series {self.series_instance_uid}"
+            + (f" ({desc!r})" if desc else "")
+            + f", {len(self.files)} slice(s), {self.grid.describe()}"
+        )
+
+
+def list_dicom_files(paths: Union[PathLike, Iterable[PathLike]]) -> list:
+    """Expand folders (recursively) and files into a sorted list of file paths.
+
+    Hidden files and DICOMDIR are skipped; nothing is opened here.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    out = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            for root, dirs, names in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for n in sorted(names):
+                    if n.startswith(".") or n.upper() == "DICOMDIR":
+                        continue
+                    out.append(str(Path(root) / n))
+        elif p.is_file():
+            out.append(str(p))
+        else:
+            raise SourceSeriesError(f"source {str(p)!r} does not exist: give a folder or DICOM files")
+    return out
+
+
+def _read_header(path: str):
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    try:
+        return pydicom.dcmread(path, stop_before_pixels=True)
+    except (InvalidDicomError, OSError, EOFError, ValueError):
+        return None
+
+
+def read_source_series(source: Union[PathLike, Sequence[PathLike]]) -> SourceSeries:
+    """Read the headers of one single-frame image series and sort it along the slice normal.
+
+    Parameters
+    ----------
+    source:
+        A folder (searched recursively) or a list of files/folders. Non-DICOM files and
+        non-image objects (SEG, SR, ...) are ignored.
+
+    Raises
+    ------
+    SourceSeriesError
+        No image found; more than one series; mixed frames of reference, orientations or
+        image sizes; multi-frame images; duplicate or non-uniformly spaced slice positions.
+    """
+    label = str(source) if isinstance(source, (str, os.PathLike)) else f"{len(source)} path(s)"
+    files = list_dicom_files(source)
+    images = []
+    skipped_objects = 0
+    for f in files:
+        ds = _read_header(f)
+        if ds is None or "SOPInstanceUID" not in ds:
+            continue
+        if str(ds.get("Modality", "")).upper() in NON_IMAGE_MODALITIES or "Rows" not in ds:
+            skipped_objects += 1
+            continue
+        images.append((f, ds))
+    if not images:
+        what = f"{len(files)} file(s)"
+        if skipped_objects:
+            what += f", {skipped_objects} of them non-image DICOM objects"
+        raise SourceSeriesError(
+            f"no DICOM images in source {label} ({what}): give the folder of the CT/MR/PT series"
+        )
+
+    by_series: dict = {}
+    for f, ds in images:
+        by_series.setdefault(str(ds.get("SeriesInstanceUID", "")), []).append((f, ds))
+    if len(by_series) > 1:
+        parts = []
+        for uid, items in by_series.items():
+            ds0 = items[0][1]
+            parts.append(
+                f"{ds0.get('Modality', '?')} series {uid} "
+                f"({ds0.get('SeriesDescription', '')!r}, {len(items)} image(s))"
+            )
+        raise SourceSeriesError(
+            f"source {label} holds {len(by_series)} image series: " + "; ".join(parts)
+            + ". Give a folder (or files) with exactly one series"
+        )
+    items = next(iter(by_series.values()))
+
+    frames = [int(ds.get("NumberOfFrames", 1) or 1) for _, ds in items]
+    if max(frames) > 1:
+        raise SourceSeriesError(
+            f"source {label} holds multi-frame images ({max(frames)} frames): only single-frame "
+            "series are supported as source; convert it to single-frame first"
+        )
+    fors = sorted({str(ds.get("FrameOfReferenceUID", "")) for _, ds in items})
+    if len(fors) > 1:
+        raise SourceSeriesError(
+            f"source {label} mixes {len(fors)} frames of reference ({', '.join(fors)}): "
+            "give images from one frame of reference"
+        )
+    sizes = sorted({(int(ds.Rows), int(ds.Columns)) for _, ds in items})
+    if len(sizes) > 1:
+        raise SourceSeriesError(f"source {label} mixes image sizes {sizes}: images must share one size")
+
+    has_geometry = all(
+        "ImagePositionPatient" in ds and "ImageOrientationPatient" in ds for _, ds in items
+    )
+    if not has_geometry:
+        return _projection_series(items, label)
+    return _volume_series(items, label)
+
+
+def _pixel_spacing(ds) -> list:
+    for kw in ("PixelSpacing", "ImagerPixelSpacing"):
+        v = ds.get(kw)
+        if v and len(v) == 2:
+            return [float(v[0]), float(v[1])]
+    return [1.0, 1.0]
+
+
+def _volume_series(items, label) -> SourceSeries:
+    ds0 = items[0][1]
+    iop = np.asarray([float(v) for v in ds0.ImageOrientationPatient])
+    for f, ds in items[1:]:
+        other = np.asarray([float(v) for v in ds.ImageOrientationPatient])
+        if not np.allclose(other, iop, atol=1e-4):
+            raise SourceSeriesError(
+                f"source {label}: {f} has ImageOrientationPatient {list(other)} but the series "
+                f"has {list(iop)}; slices of one volume must share one orientation"
+            )
+    normal = np.cross(iop[:3], iop[3:])
+    positions = np.asarray([[float(v) for v in ds.ImagePositionPatient] for _, ds in items])
+    dist = positions @ normal
+    order = np.argsort(dist, kind="stable")
+    items = [items[i] for i in order]
+    positions, dist = positions[order], dist[order]
+    warnings = []
+    if len(items) > 1:
+        gaps = np.diff(dist)
+        if np.any(gaps < 1e-3):
+            i = int(np.argmin(gaps))
+            raise SourceSeriesError(
+                f"source {label}: {items[i][0]} and {items[i + 1][0]} lie at the same position "
+                f"along the slice normal ({dist[i]:.3f} mm); the series holds several volumes "
+                "(echoes, phases, time points): give the files of one volume"
+            )
+        mean = float(np.mean(gaps))
+        if np.max(np.abs(gaps - mean)) > _SPACING_TOLERANCE * mean + 1e-3:
+            raise SourceSeriesError(
+                f"source {label}: slice spacing is not uniform (from {gaps.min():.4f} to "
+                f"{gaps.max():.4f} mm along the normal); a regular grid is needed. "
+                "Missing slices are a common cause"
+            )
+        slice_vector = (positions[-1] - positions[0]) / (len(items) - 1)
+    else:
+        thickness = ds0.get("SpacingBetweenSlices") or ds0.get("SliceThickness") or 1.0
+        slice_vector = normal * float(thickness)
+    ps = _pixel_spacing(ds0)
+    grid = Grid.from_dicom(
+        positions[0], iop, ps, slice_vector, (len(items), int(ds0.Rows), int(ds0.Columns))
+    )
+    return SourceSeries(
+        files=[f for f, _ in items], datasets=[ds for _, ds in items], grid=grid, warnings=warnings
+    )
+
+
+def _projection_series(items, label) -> SourceSeries:
+    """Images without plane geometry (CR, DX, XA...): InstanceNumber order, unit geometry."""
+    if len(items) > 1:
+        items = sorted(items, key=lambda t: int(t[1].get("InstanceNumber", 0) or 0))
+    ds0 = items[0][1]
+    ps = _pixel_spacing(ds0)
+    grid = Grid.from_dicom(
+        [0.0, 0.0, 0.0], [1, 0, 0, 0, 1, 0], ps, [0.0, 0.0, 1.0],
+        (len(items), int(ds0.Rows), int(ds0.Columns)),
+    )
+    return SourceSeries(
+        files=[f for f, _ in items],
+        datasets=[ds for _, ds in items],
+        grid=grid,
+        warnings=[f"source {label} has no plane geometry (projection images): positions are nominal"],
+    )
