@@ -49,6 +49,7 @@ class SourceSeries:
     datasets: list
     grid: Grid
     warnings: list = field(default_factory=list)
+    uniform: bool = True
 
     @property
     def first(self):
@@ -84,6 +85,13 @@ class SourceSeries:
     def has_plane_geometry(self) -> bool:
         """False for projection images (CR, DX...) that carry no ImagePositionPatient."""
         return "ImagePositionPatient" in self.first and "ImageOrientationPatient" in self.first
+
+    @property
+    def positions(self) -> np.ndarray:
+        """``(slices, 3)`` ImagePositionPatient of every slice as written in the files."""
+        if not self.has_plane_geometry:
+            return self.grid.slice_positions()
+        return np.asarray([[float(v) for v in ds.ImagePositionPatient] for ds in self.datasets])
 
     def index_of(self, sop_instance_uid: str) -> int:
         """Slice index of an instance, or ``-1``."""
@@ -135,7 +143,9 @@ def _read_header(path: str):
         return None
 
 
-def read_source_series(source: Union[PathLike, Sequence[PathLike]]) -> SourceSeries:
+def read_source_series(
+    source: Union[PathLike, Sequence[PathLike]], allow_nonuniform: bool = False
+) -> SourceSeries:
     """Read the headers of one single-frame image series and sort it along the slice normal.
 
     Parameters
@@ -143,6 +153,9 @@ def read_source_series(source: Union[PathLike, Sequence[PathLike]]) -> SourceSer
     source:
         A folder (searched recursively) or a list of files/folders. Non-DICOM files and
         non-image objects (SEG, SR, ...) are ignored.
+    allow_nonuniform:
+        Accept slices that are not evenly spaced (for reading objects that reference them by
+        instance); the grid then has the mean spacing, ``uniform`` is False and a warning says so.
 
     Raises
     ------
@@ -208,7 +221,7 @@ def read_source_series(source: Union[PathLike, Sequence[PathLike]]) -> SourceSer
     )
     if not has_geometry:
         return _projection_series(items, label)
-    return _volume_series(items, label)
+    return _volume_series(items, label, allow_nonuniform)
 
 
 def _pixel_spacing(ds) -> list:
@@ -219,7 +232,7 @@ def _pixel_spacing(ds) -> list:
     return [1.0, 1.0]
 
 
-def _volume_series(items, label) -> SourceSeries:
+def _volume_series(items, label, allow_nonuniform=False) -> SourceSeries:
     ds0 = items[0][1]
     iop = np.asarray([float(v) for v in ds0.ImageOrientationPatient])
     for f, ds in items[1:]:
@@ -236,6 +249,7 @@ def _volume_series(items, label) -> SourceSeries:
     items = [items[i] for i in order]
     positions, dist = positions[order], dist[order]
     warnings = []
+    uniform = True
     if len(items) > 1:
         gaps = np.diff(dist)
         if np.any(gaps < 1e-3):
@@ -246,7 +260,13 @@ def _volume_series(items, label) -> SourceSeries:
                 "(echoes, phases, time points): give the files of one volume"
             )
         mean = float(np.mean(gaps))
-        if np.max(np.abs(gaps - mean)) > _SPACING_TOLERANCE * mean + 1e-3:
+        if np.max(np.abs(gaps - mean)) > _SPACING_TOLERANCE * mean + 1e-3 and allow_nonuniform:
+            uniform = False
+            warnings.append(
+                f"source {label}: slice spacing is not uniform ({gaps.min():.4f} to {gaps.max():.4f} mm); "
+                "slices are used by index, the grid has the mean spacing"
+            )
+        elif np.max(np.abs(gaps - mean)) > _SPACING_TOLERANCE * mean + 1e-3:
             raise SourceSeriesError(
                 f"source {label}: slice spacing is not uniform (from {gaps.min():.4f} to "
                 f"{gaps.max():.4f} mm along the normal); a regular grid is needed. "
@@ -261,7 +281,8 @@ def _volume_series(items, label) -> SourceSeries:
         positions[0], iop, ps, slice_vector, (len(items), int(ds0.Rows), int(ds0.Columns))
     )
     return SourceSeries(
-        files=[f for f, _ in items], datasets=[ds for _, ds in items], grid=grid, warnings=warnings
+        files=[f for f, _ in items], datasets=[ds for _, ds in items], grid=grid, warnings=warnings,
+        uniform=uniform,
     )
 
 

@@ -1,0 +1,229 @@
+"""The ``dicomai`` command line.
+
+Exit status: 0 on success, 1 on an error (one line on stderr naming the input; ``--debug`` shows
+the traceback), 2 on usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import List, Optional
+
+from . import __version__
+from .errors import DicomAIError, InputError
+
+__all__ = ["main", "build_parser"]
+
+
+def _warn(messages, quiet: bool = False) -> None:
+    if quiet:
+        return
+    for m in messages:
+        print(f"dicomai: warning: {m}", file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------- export-seg
+def _cmd_export_seg(args) -> int:
+    from .imageio import is_seg_nrrd, read_labelmap, read_seg_nrrd
+    from .seg.content import SegmentationContent
+    from .seg.encode import write_seg
+    from .seg.metadata import complete_codes, load_metadata, segments_for_labels
+    from .source import read_source_series
+
+    source = read_source_series(args.source)
+    metadata = load_metadata(args.metadata)
+    warnings: list = []
+    label_path = Path(args.labelmap)
+    if is_seg_nrrd(label_path):
+        content = read_seg_nrrd(label_path)
+        for s in content.segments:
+            complete_codes(s, warnings)
+        if metadata.segments:
+            warnings.append(f"{label_path.name} carries its own segment names and codes: metadata segments ignored")
+        content.attributes = metadata.attributes
+    else:
+        labelmap, grid = read_labelmap(label_path)
+        present = _present_labels(labelmap)
+        if not present:
+            raise InputError(
+                f"labelmap {str(label_path)!r} is empty (every voxel is 0): there is no segment to write"
+            )
+        segments = segments_for_labels(present, metadata, warnings, source_name=label_path.name)
+        content = SegmentationContent.from_labelmap(labelmap, grid, segments, attributes=metadata.attributes)
+    out = Path(args.out) if args.out else _default_output(label_path)
+    seg_type = args.type.upper()
+    if seg_type == "AUTO":
+        seg_type = "BINARY" if content.overlapping else "LABELMAP"
+    result = write_seg(
+        content,
+        source,
+        out,
+        segmentation_type=seg_type,
+        overwrite=args.overwrite,
+        series_description=args.series_description,
+        series_number=args.series_number,
+        algorithm_name=args.algorithm_name,
+        algorithm_version=args.algorithm_version,
+        algorithm_type=args.algorithm_type,
+    )
+    _warn(warnings + result.warnings, args.quiet)
+    if args.json:
+        print(json.dumps({
+            "output": str(result.path),
+            "segmentation_type": result.segmentation_type,
+            "frames": result.number_of_frames,
+            "segments": [{"number": i, "label": s.label, "labelID": s.label_value}
+                         for i, s in enumerate(result.segments, start=1)],
+            "sop_instance_uid": result.sop_instance_uid,
+            "warnings": warnings + result.warnings,
+        }, indent=2))
+    else:
+        print(
+            f"wrote {result.path} ({result.segmentation_type} SEG, {len(result.segments)} segment(s), "
+            f"{result.number_of_frames} frame(s))"
+        )
+    return 0
+
+
+def _present_labels(labelmap) -> List[int]:
+    import numpy as np
+
+    counts = np.bincount(labelmap.ravel())
+    return [int(v) for v in np.flatnonzero(counts) if v != 0]
+
+
+def _default_output(label_path: Path) -> Path:
+    name = label_path.name
+    for ext in (".seg.nrrd", ".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd"):
+        if name.lower().endswith(ext):
+            name = name[: -len(ext)]
+            break
+    return label_path.with_name(f"{name}.seg.dcm")
+
+
+# ---------------------------------------------------------------------------- import-seg
+def _cmd_import_seg(args) -> int:
+    from .seg.convert import export_content_files
+    from .seg.decode import read_seg
+    from .source import read_source_series
+
+    source = read_source_series(args.source, allow_nonuniform=True) if args.source else None
+    content = read_seg(args.seg, source)
+    written = export_content_files(content, args.out, overwrite=args.overwrite)
+    _warn(content.warnings + (source.warnings if source else []), args.quiet)
+    counts = content.voxel_counts()
+    if args.json:
+        print(json.dumps({"written": [str(p) for p in written],
+                          "segments": [{"number": s.number, "label": s.label, "voxels": counts.get(s.number, 0)}
+                                       for s in content.segments],
+                          "warnings": content.warnings}, indent=2))
+    else:
+        for p in written:
+            print(f"wrote {p}")
+        print(f"{len(content.segments)} segment(s) from {args.seg} ({content.segmentation_type})")
+    return 0
+
+
+# ---------------------------------------------------------------------------- info
+def _cmd_info(args) -> int:
+    from .info import describe, format_description
+
+    infos = [describe(f) for f in args.files]
+    if args.json:
+        print(json.dumps(infos[0] if len(infos) == 1 else infos, indent=2, default=str))
+    else:
+        print("\n\n".join(format_description(i) for i in infos))
+    return 0
+
+
+# ---------------------------------------------------------------------------- parser
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # usage errors: exit 2 with one line plus the usage
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: usage error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="dicomai",
+        description="Save AI results as standard DICOM (SEG, SR) and read them back.",
+    )
+    p.add_argument("--version", action="version", version=f"dicomai {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    common.add_argument("--quiet", "-q", action="store_true", help="do not print warnings")
+    common.add_argument("--json", action="store_true", help="print the result as JSON")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    e = sub.add_parser(
+        "export-seg", parents=[common], help="labelmap + source series -> DICOM SEG",
+        description="Write a DICOM Segmentation from a labelmap on the grid of a source series.",
+    )
+    e.add_argument("--source", required=True, nargs="+", metavar="DIR",
+                   help="folder (or files) of the CT/MR/PT series the labelmap was made on")
+    e.add_argument("--labelmap", required=True, metavar="FILE",
+                   help="labelmap on the source grid: .nrrd, .nii, .nii.gz, .mha or a Slicer .seg.nrrd")
+    e.add_argument("--metadata", metavar="JSON", help="segment metadata in dcmqi's JSON format")
+    e.add_argument("--out", metavar="FILE", help="output SEG file (default: <labelmap>.seg.dcm)")
+    e.add_argument("--type", default="binary", choices=["binary", "labelmap", "fractional", "auto"],
+                   help="segmentation type (default binary, the most widely read)")
+    e.add_argument("--algorithm-name", metavar="NAME", help="name of the model / algorithm")
+    e.add_argument("--algorithm-version", metavar="V", help="its version")
+    e.add_argument("--algorithm-type", choices=["AUTOMATIC", "SEMIAUTOMATIC", "MANUAL"],
+                   type=str.upper, help="segment algorithm type (default: from metadata, else AUTOMATIC)")
+    e.add_argument("--series-description", metavar="TEXT")
+    e.add_argument("--series-number", type=int, metavar="N")
+    e.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    e.set_defaults(func=_cmd_export_seg)
+
+    i = sub.add_parser(
+        "import-seg", parents=[common], help="DICOM SEG -> labelmap (+ dcmqi JSON)",
+        description="Read any DICOM SEG back into a labelmap (or one file per segment when segments "
+        "overlap, or a Slicer .seg.nrrd) and write the segment metadata as dcmqi JSON beside it.",
+    )
+    i.add_argument("seg", metavar="SEG", help="the DICOM SEG file")
+    i.add_argument("--source", nargs="+", metavar="DIR",
+                   help="the referenced series: output on its grid (default: the SEG's own plane positions)")
+    i.add_argument("--out", required=True, metavar="FILE",
+                   help="output labelmap (.nrrd, .nii.gz, .nii, .mha) or Slicer segmentation (.seg.nrrd)")
+    i.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    i.set_defaults(func=_cmd_import_seg)
+
+    n = sub.add_parser("info", parents=[common], help="describe SEG / SR / image files")
+    n.add_argument("files", nargs="+", metavar="FILE")
+    n.set_defaults(func=_cmd_info)
+    return p
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except DicomAIError as e:
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        msg = str(e).replace("\n", " | ")
+        print(f"dicomai {args.command}: error: {msg}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("dicomai: interrupted", file=sys.stderr)
+        return 1
+    except Exception as e:  # an unexpected failure still gets one line (and no partial output)
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        print(
+            f"dicomai {args.command}: internal error: {type(e).__name__}: {e} "
+            "(run again with --debug for the traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""``dicomai info``: what a DICOM object holds, from its header alone."""
+
+from __future__ import annotations
+
+from typing import Callable, Dict
+
+from .coding import code_from_dataset, code_to_dict, format_code
+from .errors import InputError
+
+__all__ = ["describe", "format_description", "register_describer"]
+
+SOP_CLASS_NAMES = {
+    "1.2.840.10008.5.1.4.1.1.66.4": "Segmentation Storage",
+    "1.2.840.10008.5.1.4.1.1.66.7": "Label Map Segmentation Storage",
+    "1.2.840.10008.5.1.4.1.1.88.11": "Basic Text SR Storage",
+    "1.2.840.10008.5.1.4.1.1.88.22": "Enhanced SR Storage",
+    "1.2.840.10008.5.1.4.1.1.88.33": "Comprehensive SR Storage",
+    "1.2.840.10008.5.1.4.1.1.88.34": "Comprehensive 3D SR Storage",
+    "1.2.840.10008.5.1.4.1.1.2": "CT Image Storage",
+    "1.2.840.10008.5.1.4.1.1.4": "MR Image Storage",
+    "1.2.840.10008.5.1.4.1.1.128": "Positron Emission Tomography Image Storage",
+    "1.2.840.10008.5.1.4.1.1.7": "Secondary Capture Image Storage",
+}
+
+# modality -> function(dataset, path) -> dict with type-specific fields; SR registers itself
+_DESCRIBERS: Dict[str, Callable] = {}
+
+
+def register_describer(modality: str, fn: Callable) -> None:
+    _DESCRIBERS[modality] = fn
+
+
+def describe(path) -> dict:
+    """A JSON-serialisable description of the DICOM object at ``path`` (header only)."""
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    try:
+        ds = pydicom.dcmread(str(path), stop_before_pixels=True)
+    except (InvalidDicomError, OSError, EOFError) as e:
+        raise InputError(f"cannot read {str(path)!r} as DICOM: {e}") from e
+    sop = str(ds.get("SOPClassUID", ""))
+    out = {
+        "file": str(path),
+        "sop_class_uid": sop,
+        "sop_class": SOP_CLASS_NAMES.get(sop, sop),
+        "modality": str(ds.get("Modality", "")),
+        "sop_instance_uid": str(ds.get("SOPInstanceUID", "")),
+        "series_instance_uid": str(ds.get("SeriesInstanceUID", "")),
+        "series_description": str(ds.get("SeriesDescription", "")),
+        "series_number": str(ds.get("SeriesNumber", "")),
+        "study_instance_uid": str(ds.get("StudyInstanceUID", "")),
+        "patient_id": str(ds.get("PatientID", "")),
+        "patient_name": str(ds.get("PatientName", "")),
+        "frame_of_reference_uid": str(ds.get("FrameOfReferenceUID", "")) or None,
+        "transfer_syntax_uid": str(ds.file_meta.get("TransferSyntaxUID", "")) if "file_meta" in dir(ds) else "",
+    }
+    modality = out["modality"]
+    if modality == "SEG" or sop in ("1.2.840.10008.5.1.4.1.1.66.4", "1.2.840.10008.5.1.4.1.1.66.7"):
+        out.update(_describe_seg(ds))
+    elif modality in _DESCRIBERS:
+        out.update(_DESCRIBERS[modality](ds, path))
+    elif modality == "SR":
+        try:
+            from .sr import describe as _sr  # noqa: F401  (registers the SR describer)
+        except ImportError:
+            pass
+        if modality in _DESCRIBERS:
+            out.update(_DESCRIBERS[modality](ds, path))
+    else:
+        out.update({"rows": ds.get("Rows"), "columns": ds.get("Columns"),
+                    "number_of_frames": int(ds.get("NumberOfFrames", 1) or 1) if "Rows" in ds else None})
+    return out
+
+
+def _describe_seg(ds) -> dict:
+    from .seg.decode import segments_from_dataset
+
+    seg_type = str(ds.get("SegmentationType", ""))
+    if str(ds.get("SOPClassUID", "")) == "1.2.840.10008.5.1.4.1.1.66.7":
+        seg_type = "LABELMAP"
+    frames: Dict[int, int] = {}
+    for fg in ds.get("PerFrameFunctionalGroupsSequence", []):
+        item = fg.get("SegmentIdentificationSequence")
+        if item:
+            n = int(item[0].ReferencedSegmentNumber)
+            frames[n] = frames.get(n, 0) + 1
+    segments = []
+    for s in segments_from_dataset(ds):
+        segments.append({
+            "number": s.number,
+            "label": s.label,
+            "description": s.description,
+            "category": code_to_dict(s.category),
+            "type": code_to_dict(s.type),
+            "type_modifiers": [code_to_dict(c) for c in s.type_modifiers],
+            "anatomic_region": code_to_dict(s.anatomic_region),
+            "algorithm_type": s.algorithm_type,
+            "algorithm_name": s.algorithm_name,
+            "algorithm_version": s.algorithm_version,
+            "color_rgb": list(s.color) if s.color else None,
+            "frames": frames.get(s.number) if seg_type != "LABELMAP" else None,
+        })
+    ref = ds.get("ReferencedSeriesSequence")
+    refs = []
+    for item in ref or []:
+        refs.append({
+            "series_instance_uid": str(item.get("SeriesInstanceUID", "")),
+            "instances": len(item.get("ReferencedInstanceSequence", [])),
+        })
+    return {
+        "kind": "SEG",
+        "segmentation_type": seg_type,
+        "fractional_type": str(ds.get("SegmentationFractionalType", "")) or None,
+        "number_of_frames": int(ds.get("NumberOfFrames", 1) or 1),
+        "rows": int(ds.Rows),
+        "columns": int(ds.Columns),
+        "segments": segments,
+        "referenced_series": refs,
+        "algorithm_family": format_code(
+            code_from_dataset(
+                ds.SegmentSequence[0].SegmentationAlgorithmIdentificationSequence[0].AlgorithmFamilyCodeSequence[0]
+            )
+        ) if ds.get("SegmentSequence") and ds.SegmentSequence[0].get("SegmentationAlgorithmIdentificationSequence") else None,
+    }
+
+
+def _code_text(d) -> str:
+    if not d:
+        return "-"
+    return f'{d["CodeMeaning"]} ({d["CodingSchemeDesignator"]} {d["CodeValue"]})'
+
+
+def format_description(info: dict) -> str:
+    """Human-readable text of :func:`describe`'s result."""
+    lines = [
+        f"{info['file']}",
+        f"  {info['sop_class']} ({info['modality']}), series {info['series_number']} "
+        f"{info['series_description']!r}",
+        f"  patient {info['patient_name']!r} ({info['patient_id']}), study {info['study_instance_uid']}",
+        f"  frame of reference {info['frame_of_reference_uid'] or '(none)'}",
+    ]
+    if info.get("kind") == "SEG":
+        extra = f", {info['fractional_type']}" if info.get("fractional_type") else ""
+        lines.append(
+            f"  segmentation type {info['segmentation_type']}{extra}, {info['number_of_frames']} frame(s) "
+            f"of {info['columns']}x{info['rows']}"
+        )
+        for r in info["referenced_series"]:
+            lines.append(f"  references series {r['series_instance_uid']} ({r['instances']} instance(s))")
+        lines.append(f"  {len(info['segments'])} segment(s):")
+        lines.append("    #  label                     category / type                                                 frames")
+        for s in info["segments"]:
+            typ = _code_text(s["type"])
+            if s["type_modifiers"]:
+                typ += " " + ", ".join(m["CodeMeaning"] for m in s["type_modifiers"] if m)
+            frames = "-" if s["frames"] is None else str(s["frames"])
+            lines.append(
+                f"  {s['number']:>3}  {s['label'][:24]:<24}  {_code_text(s["category"])[:36]:<36} / "
+                f"{typ[:30]:<30} {frames:>6}"
+            )
+    elif info.get("kind") == "SR" and info.get("text"):
+        lines.extend("  " + t for t in info["text"])
+    return "\n".join(lines)

@@ -1,0 +1,300 @@
+"""Segment metadata in dcmqi's JSON format (``seg-schema.json``), both ways.
+
+dcmqi users describe segments with a JSON file such as::
+
+    {"SeriesDescription": "AI result", "SeriesNumber": "300", ...,
+     "segmentAttributes": [[{"labelID": 1, "SegmentLabel": "Liver",
+                             "SegmentedPropertyCategoryCodeSequence": {...},
+                             "SegmentedPropertyTypeCodeSequence": {...},
+                             "SegmentAlgorithmType": "AUTOMATIC", "SegmentAlgorithmName": "...",
+                             "recommendedDisplayRGBValue": [221, 130, 101]}]]}
+
+The same file works here, so switching from dcmqi needs no rewriting. Keys dcmqi does not know
+(``SegmentAlgorithmVersion``, ``SegmentAlgorithmFamilyCodeSequence``) are optional extensions.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterable, Optional, Sequence, Union
+
+from ..coding import code_from_dict, code_to_dict, generic_category, generic_type, lookup_label
+from ..errors import MetadataError
+from .content import SegmentInfo
+
+__all__ = [
+    "SERIES_FIELDS",
+    "SegmentMetadata",
+    "default_segment",
+    "load_metadata",
+    "metadata_to_dict",
+    "segments_for_labels",
+]
+
+#: Series-level keys of dcmqi's schema (plus ContentLabel/ContentDescription), in output order.
+SERIES_FIELDS = (
+    "ContentCreatorName",
+    "ClinicalTrialSeriesID",
+    "ClinicalTrialTimePointID",
+    "ClinicalTrialCoordinatingCenterName",
+    "SeriesDescription",
+    "SeriesNumber",
+    "InstanceNumber",
+    "BodyPartExamined",
+    "ContentLabel",
+    "ContentDescription",
+)
+
+
+class SegmentMetadata:
+    """Parsed metadata: segment descriptions by label value, and series-level attributes."""
+
+    def __init__(self, segments: Sequence[SegmentInfo], attributes: dict, source: str = "metadata"):
+        self.segments = list(segments)
+        self.attributes = dict(attributes)
+        self.source = source
+
+    def by_label(self) -> dict:
+        return {s.label_value: s for s in self.segments}
+
+
+def load_metadata(metadata: Union[str, Path, dict, None]) -> SegmentMetadata:
+    """Parse dcmqi-style JSON (a path, JSON text or a dict).
+
+    Raises
+    ------
+    MetadataError
+        Unreadable JSON, missing ``labelID``, duplicate label IDs, malformed codes or colours.
+    """
+    if metadata is None:
+        return SegmentMetadata([], {}, "no metadata")
+    name = "metadata"
+    if isinstance(metadata, (str, Path)) and not str(metadata).lstrip().startswith("{"):
+        name = str(metadata)
+        try:
+            data = json.loads(Path(metadata).read_text(encoding="utf-8"))
+        except OSError as e:
+            raise MetadataError(f"cannot read metadata file {name!r}: {e.strerror or e}") from e
+        except json.JSONDecodeError as e:
+            raise MetadataError(f"metadata file {name!r} is not valid JSON: {e}") from e
+    elif isinstance(metadata, str):
+        try:
+            data = json.loads(metadata)
+        except json.JSONDecodeError as e:
+            raise MetadataError(f"metadata is not valid JSON: {e}") from e
+    else:
+        data = metadata
+    if not isinstance(data, dict):
+        raise MetadataError(f"{name}: expected a JSON object with 'segmentAttributes'")
+
+    groups = data.get("segmentAttributes", [])
+    if groups and isinstance(groups[0], dict):  # tolerate a flat list
+        groups = [groups]
+    segments = []
+    seen = {}
+    for gi, group in enumerate(groups):
+        if not isinstance(group, list):
+            raise MetadataError(f"{name}: segmentAttributes[{gi}] must be a list of segments")
+        for si, attrs in enumerate(group):
+            where = f"{name}: segmentAttributes[{gi}][{si}]"
+            seg = _segment_from_attrs(attrs, where)
+            if seg.label_value in seen:
+                raise MetadataError(
+                    f"{where}: labelID {seg.label_value} is used twice (also by "
+                    f"{seen[seg.label_value]!r}); one labelmap needs unique label IDs"
+                )
+            seen[seg.label_value] = seg.label
+            segments.append(seg)
+    attributes = {k: data[k] for k in SERIES_FIELDS if data.get(k) not in (None, "")}
+    return SegmentMetadata(segments, attributes, name)
+
+
+def _segment_from_attrs(attrs: dict, where: str) -> SegmentInfo:
+    if not isinstance(attrs, dict):
+        raise MetadataError(f"{where}: expected an object, got {attrs!r}")
+    if "labelID" not in attrs:
+        raise MetadataError(f"{where}: 'labelID' is missing (the voxel value of the segment)")
+    try:
+        label_value = int(attrs["labelID"])
+    except (TypeError, ValueError) as e:
+        raise MetadataError(f"{where}: labelID {attrs['labelID']!r} is not an integer") from e
+    if label_value < 1:
+        raise MetadataError(f"{where}: labelID must be >= 1 (0 is background), got {label_value}")
+    label = str(attrs.get("SegmentLabel") or "").strip()
+    category = code_from_dict(attrs.get("SegmentedPropertyCategoryCodeSequence"), f"{where} category")
+    typ = code_from_dict(attrs.get("SegmentedPropertyTypeCodeSequence"), f"{where} type")
+    if (category is None) != (typ is None):
+        raise MetadataError(
+            f"{where}: give both SegmentedPropertyCategoryCodeSequence and "
+            "SegmentedPropertyTypeCodeSequence, or neither (then they are looked up from the label)"
+        )
+    color = attrs.get("recommendedDisplayRGBValue")
+    if color is not None and (not isinstance(color, (list, tuple)) or len(color) != 3):
+        raise MetadataError(f"{where}: recommendedDisplayRGBValue must be [R, G, B], got {color!r}")
+    try:
+        return SegmentInfo(
+            number=label_value,
+            label=label or (typ.meaning if typ is not None else f"Segment {label_value}"),
+            category=category,
+            type=typ,
+            type_modifiers=_codes(attrs.get("SegmentedPropertyTypeModifierCodeSequence"), where),
+            anatomic_region=code_from_dict(attrs.get("AnatomicRegionSequence"), f"{where} region"),
+            anatomic_region_modifiers=_codes(attrs.get("AnatomicRegionModifierSequence"), where),
+            description=str(attrs.get("SegmentDescription") or ""),
+            color=tuple(color) if color is not None else None,
+            algorithm_type=attrs.get("SegmentAlgorithmType") or "AUTOMATIC",
+            algorithm_name=attrs.get("SegmentAlgorithmName") or None,
+            algorithm_version=attrs.get("SegmentAlgorithmVersion") or None,
+            algorithm_family=code_from_dict(
+                attrs.get("SegmentAlgorithmFamilyCodeSequence"), f"{where} algorithm family"
+            ),
+            tracking_id=attrs.get("TrackingIdentifier") or None,
+            tracking_uid=attrs.get("TrackingUniqueIdentifier") or None,
+            label_value=label_value,
+        )
+    except MetadataError as e:
+        raise MetadataError(f"{where}: {e}") from e
+
+
+def _codes(value, where: str) -> list:
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    return [code_from_dict(v, where) for v in items]
+
+
+def default_segment(label_value: int, label: Optional[str] = None, warnings: Optional[list] = None):
+    """A segment for a label value that has no metadata.
+
+    The label is looked up in the SNOMED CT dictionary; when it is unknown the generic "Tissue"
+    codes are used and a warning says so.
+    """
+    name = label or f"Segment {label_value}"
+    found = lookup_label(name)
+    if found is None:
+        category, typ, modifier = generic_category(), generic_type(), None
+        if warnings is not None:
+            warnings.append(
+                f"segment {label_value} ({name!r}): no codes given and the label is not a known "
+                "SNOMED CT concept; coded as generic 'Tissue' — give SegmentedPropertyTypeCodeSequence "
+                "in the metadata to say what it is"
+            )
+    else:
+        category, typ, modifier = found
+    return SegmentInfo(
+        number=label_value,
+        label=name,
+        category=category,
+        type=typ,
+        type_modifiers=[modifier] if modifier is not None else [],
+        label_value=label_value,
+    )
+
+
+def complete_codes(seg: SegmentInfo, warnings: list) -> None:
+    """Fill in category/type of a described segment from its label when the metadata gave none."""
+    if seg.category is not None and seg.type is not None:
+        return
+    filled = default_segment(seg.label_value, seg.label, warnings)
+    seg.category, seg.type = filled.category, filled.type
+    if not seg.type_modifiers:
+        seg.type_modifiers = filled.type_modifiers
+
+
+def segments_for_labels(
+    present: Iterable[int], metadata: SegmentMetadata, warnings: list, source_name: str = "labelmap"
+) -> list:
+    """Match the label values found in a labelmap with the metadata.
+
+    Values without metadata become "Segment N" (with a warning); metadata for values absent
+    from the labelmap is reported in a warning and left out. Segments keep their label values
+    and are numbered 1..N in label order.
+    """
+    present = sorted(int(v) for v in present if int(v) != 0)
+    described = metadata.by_label()
+    out = []
+    undescribed = [v for v in present if v not in described]
+    if undescribed and metadata.segments:
+        warnings.append(
+            f"{source_name} holds label value(s) {_short(undescribed)} that {metadata.source} does "
+            "not describe: written as 'Segment N' with generic codes"
+        )
+    elif undescribed:
+        warnings.append(
+            f"no metadata given: {len(undescribed)} label value(s) written as 'Segment N'; pass "
+            "--metadata (dcmqi JSON) to name and code them"
+        )
+    absent = sorted(v for v in described if v not in set(present))
+    if absent:
+        names = ", ".join(f"{v} ({described[v].label!r})" for v in absent[:10])
+        warnings.append(
+            f"{metadata.source} describes label value(s) {names}{' ...' if len(absent) > 10 else ''} "
+            f"that do not occur in {source_name}: no segment written for them"
+        )
+    code_warnings: list = []
+    for number, value in enumerate(present, start=1):
+        if value in described:
+            seg = described[value]
+            complete_codes(seg, code_warnings)
+        else:
+            seg = default_segment(value, None, code_warnings)
+        seg.number = number
+        seg.label_value = value
+        seg.layer = 0
+        out.append(seg)
+    if len(code_warnings) > 5:
+        warnings.extend(code_warnings[:3])
+        warnings.append(f"... and {len(code_warnings) - 3} more segment(s) coded as generic 'Tissue'")
+    else:
+        warnings.extend(code_warnings)
+    return out
+
+
+def _short(values: list) -> str:
+    s = ", ".join(str(v) for v in values[:10])
+    return s + (f" ... ({len(values)} in all)" if len(values) > 10 else "")
+
+
+def metadata_to_dict(segments: Sequence[SegmentInfo], attributes: Optional[dict] = None,
+                     label_values: Optional[dict] = None) -> dict:
+    """Segments -> dcmqi JSON dict. ``label_values`` maps segment number -> labelID in the file."""
+    out = {}
+    for k in SERIES_FIELDS:
+        v = (attributes or {}).get(k)
+        if v not in (None, ""):
+            out[k] = str(v) if k in ("SeriesNumber", "InstanceNumber") else v
+    attrs = []
+    for s in segments:
+        a = {
+            "labelID": int((label_values or {}).get(s.number, s.number)),
+            "SegmentLabel": s.label,
+        }
+        if s.description:
+            a["SegmentDescription"] = s.description
+        a["SegmentAlgorithmType"] = s.algorithm_type
+        if s.algorithm_name:
+            a["SegmentAlgorithmName"] = s.algorithm_name
+        if s.algorithm_version:
+            a["SegmentAlgorithmVersion"] = s.algorithm_version
+        if s.algorithm_family is not None:
+            a["SegmentAlgorithmFamilyCodeSequence"] = code_to_dict(s.algorithm_family)
+        if s.category is not None:
+            a["SegmentedPropertyCategoryCodeSequence"] = code_to_dict(s.category)
+        if s.type is not None:
+            a["SegmentedPropertyTypeCodeSequence"] = code_to_dict(s.type)
+        if s.type_modifiers:
+            a["SegmentedPropertyTypeModifierCodeSequence"] = code_to_dict(s.type_modifiers[0])
+        if s.anatomic_region is not None:
+            a["AnatomicRegionSequence"] = code_to_dict(s.anatomic_region)
+        if s.anatomic_region_modifiers:
+            a["AnatomicRegionModifierSequence"] = code_to_dict(s.anatomic_region_modifiers[0])
+        if s.color is not None:
+            a["recommendedDisplayRGBValue"] = [int(v) for v in s.color]
+        if s.tracking_id:
+            a["TrackingIdentifier"] = s.tracking_id
+        if s.tracking_uid:
+            a["TrackingUniqueIdentifier"] = s.tracking_uid
+        attrs.append(a)
+    out["segmentAttributes"] = [attrs]
+    return out
