@@ -43,7 +43,9 @@ def _cmd_export_seg(args) -> int:
         for s in content.segments:
             complete_codes(s, warnings)
         if metadata.segments:
-            warnings.append(f"{label_path.name} carries its own segment names and codes: metadata segments ignored")
+            warnings.append(
+                f"{label_path.name} carries its own segment names and codes: metadata segments ignored"
+            )
         content.attributes = metadata.attributes
     else:
         labelmap, grid = read_labelmap(label_path)
@@ -72,15 +74,22 @@ def _cmd_export_seg(args) -> int:
     )
     _warn(warnings + result.warnings, args.quiet)
     if args.json:
-        print(json.dumps({
-            "output": str(result.path),
-            "segmentation_type": result.segmentation_type,
-            "frames": result.number_of_frames,
-            "segments": [{"number": i, "label": s.label, "labelID": s.label_value}
-                         for i, s in enumerate(result.segments, start=1)],
-            "sop_instance_uid": result.sop_instance_uid,
-            "warnings": warnings + result.warnings,
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "output": str(result.path),
+                    "segmentation_type": result.segmentation_type,
+                    "frames": result.number_of_frames,
+                    "segments": [
+                        {"number": i, "label": s.label, "labelID": s.label_value}
+                        for i, s in enumerate(result.segments, start=1)
+                    ],
+                    "sop_instance_uid": result.sop_instance_uid,
+                    "warnings": warnings + result.warnings,
+                },
+                indent=2,
+            )
+        )
     else:
         print(
             f"wrote {result.path} ({result.segmentation_type} SEG, {len(result.segments)} segment(s), "
@@ -117,10 +126,19 @@ def _cmd_import_seg(args) -> int:
     _warn(content.warnings + (source.warnings if source else []), args.quiet)
     counts = content.voxel_counts()
     if args.json:
-        print(json.dumps({"written": [str(p) for p in written],
-                          "segments": [{"number": s.number, "label": s.label, "voxels": counts.get(s.number, 0)}
-                                       for s in content.segments],
-                          "warnings": content.warnings}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "written": [str(p) for p in written],
+                    "segments": [
+                        {"number": s.number, "label": s.label, "voxels": counts.get(s.number, 0)}
+                        for s in content.segments
+                    ],
+                    "warnings": content.warnings,
+                },
+                indent=2,
+            )
+        )
     else:
         for p in written:
             print(f"wrote {p}")
@@ -161,36 +179,65 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     e = sub.add_parser(
-        "export-seg", parents=[common], help="labelmap + source series -> DICOM SEG",
+        "export-seg",
+        parents=[common],
+        help="labelmap + source series -> DICOM SEG",
         description="Write a DICOM Segmentation from a labelmap on the grid of a source series.",
     )
-    e.add_argument("--source", required=True, nargs="+", metavar="DIR",
-                   help="folder (or files) of the CT/MR/PT series the labelmap was made on")
-    e.add_argument("--labelmap", required=True, metavar="FILE",
-                   help="labelmap on the source grid: .nrrd, .nii, .nii.gz, .mha or a Slicer .seg.nrrd")
+    e.add_argument(
+        "--source",
+        required=True,
+        nargs="+",
+        metavar="DIR",
+        help="folder (or files) of the CT/MR/PT series the labelmap was made on",
+    )
+    e.add_argument(
+        "--labelmap",
+        required=True,
+        metavar="FILE",
+        help="labelmap on the source grid: .nrrd, .nii, .nii.gz, .mha or a Slicer .seg.nrrd",
+    )
     e.add_argument("--metadata", metavar="JSON", help="segment metadata in dcmqi's JSON format")
     e.add_argument("--out", metavar="FILE", help="output SEG file (default: <labelmap>.seg.dcm)")
-    e.add_argument("--type", default="binary", choices=["binary", "labelmap", "fractional", "auto"],
-                   help="segmentation type (default binary, the most widely read)")
+    e.add_argument(
+        "--type",
+        default="binary",
+        choices=["binary", "labelmap", "fractional", "auto"],
+        help="segmentation type (default binary, the most widely read)",
+    )
     e.add_argument("--algorithm-name", metavar="NAME", help="name of the model / algorithm")
     e.add_argument("--algorithm-version", metavar="V", help="its version")
-    e.add_argument("--algorithm-type", choices=["AUTOMATIC", "SEMIAUTOMATIC", "MANUAL"],
-                   type=str.upper, help="segment algorithm type (default: from metadata, else AUTOMATIC)")
+    e.add_argument(
+        "--algorithm-type",
+        choices=["AUTOMATIC", "SEMIAUTOMATIC", "MANUAL"],
+        type=str.upper,
+        help="segment algorithm type (default: from metadata, else AUTOMATIC)",
+    )
     e.add_argument("--series-description", metavar="TEXT")
     e.add_argument("--series-number", type=int, metavar="N")
     e.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     e.set_defaults(func=_cmd_export_seg)
 
     i = sub.add_parser(
-        "import-seg", parents=[common], help="DICOM SEG -> labelmap (+ dcmqi JSON)",
+        "import-seg",
+        parents=[common],
+        help="DICOM SEG -> labelmap (+ dcmqi JSON)",
         description="Read any DICOM SEG back into a labelmap (or one file per segment when segments "
         "overlap, or a Slicer .seg.nrrd) and write the segment metadata as dcmqi JSON beside it.",
     )
     i.add_argument("seg", metavar="SEG", help="the DICOM SEG file")
-    i.add_argument("--source", nargs="+", metavar="DIR",
-                   help="the referenced series: output on its grid (default: the SEG's own plane positions)")
-    i.add_argument("--out", required=True, metavar="FILE",
-                   help="output labelmap (.nrrd, .nii.gz, .nii, .mha) or Slicer segmentation (.seg.nrrd)")
+    i.add_argument(
+        "--source",
+        nargs="+",
+        metavar="DIR",
+        help="the referenced series: output on its grid (default: the SEG's own plane positions)",
+    )
+    i.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE",
+        help="output labelmap (.nrrd, .nii.gz, .nii, .mha) or Slicer segmentation (.seg.nrrd)",
+    )
     i.add_argument("--overwrite", action="store_true", help="replace existing output files")
     i.set_defaults(func=_cmd_import_seg)
 

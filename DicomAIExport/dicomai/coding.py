@@ -38,8 +38,16 @@ _CATEGORY_CIDS = {
 }
 _LATERALITY = {"left": "Left", "right": "Right", "l": "Left", "r": "Right", "bilateral": "Bilateral"}
 # common words in AI model label names -> the CID 7151 concept they mean
-_SYNONYMS = {"tumor": "neoplasm", "tumour": "neoplasm", "urinarybladder": "bladder", "vertebrae": "vertebra",
-             "ribs": "rib", "lungs": "lung", "kidneys": "kidney", "gallbladder": "gallbladder"}
+_SYNONYMS = {
+    "tumor": "neoplasm",
+    "tumour": "neoplasm",
+    "urinarybladder": "bladder",
+    "vertebrae": "vertebra",
+    "ribs": "rib",
+    "lungs": "lung",
+    "kidneys": "kidney",
+    "gallbladder": "gallbladder",
+}
 
 
 def _code(scheme: str, keyword: str):
@@ -79,8 +87,11 @@ def code_from_dict(d: Optional[dict], what: str = "code"):
     value = d.get("CodeValue") or d.get("LongCodeValue") or d.get("URNCodeValue")
     scheme = d.get("CodingSchemeDesignator")
     meaning = d.get("CodeMeaning")
-    missing = [k for k, v in (("CodeValue", value), ("CodingSchemeDesignator", scheme),
-                              ("CodeMeaning", meaning)) if not v]
+    missing = [
+        k
+        for k, v in (("CodeValue", value), ("CodingSchemeDesignator", scheme), ("CodeMeaning", meaning))
+        if not v
+    ]
     if missing:
         raise MetadataError(f"{what}: {', '.join(missing)} missing in {d!r}")
     return Code(str(value), str(scheme), str(meaning), d.get("CodingSchemeVersion") or None)
@@ -226,19 +237,27 @@ def _parse_term_code(text: str):
     return Code(parts[1], parts[0], "^".join(parts[2:]))
 
 
-def terminology_to_string(category, type_, type_modifier=None, region=None, region_modifier=None,
-                          context: str = DEFAULT_TERMINOLOGY_CONTEXT,
-                          anatomic_context: str = DEFAULT_ANATOMIC_CONTEXT) -> str:
+def terminology_to_string(
+    category,
+    type_,
+    type_modifier=None,
+    region=None,
+    region_modifier=None,
+    context: str = DEFAULT_TERMINOLOGY_CONTEXT,
+    anatomic_context: str = DEFAULT_ANATOMIC_CONTEXT,
+) -> str:
     """Codes -> Slicer's terminology entry string."""
-    return "~".join([
-        context or "",
-        _term_code(category),
-        _term_code(type_),
-        _term_code(type_modifier),
-        anatomic_context or "",
-        _term_code(region),
-        _term_code(region_modifier),
-    ])
+    return "~".join(
+        [
+            context or "",
+            _term_code(category),
+            _term_code(type_),
+            _term_code(type_modifier),
+            anatomic_context or "",
+            _term_code(region),
+            _term_code(region_modifier),
+        ]
+    )
 
 
 def terminology_from_string(text: str) -> dict:

@@ -87,7 +87,9 @@ def read_labelmap(path) -> Tuple[np.ndarray, Grid]:
             )
         array = array.astype(np.int64)
     if array.size and array.min() < 0:
-        raise InputError(f"{str(path)!r} holds negative label values (min {array.min()}); labels must be >= 0")
+        raise InputError(
+            f"{str(path)!r} holds negative label values (min {array.min()}); labels must be >= 0"
+        )
     top = int(array.max()) if array.size else 0
     dtype = np.uint8 if top < 256 else np.uint16 if top < 65536 else np.uint32
     return array.astype(dtype, copy=False), grid
@@ -98,9 +100,7 @@ def write_image(path, array: np.ndarray, grid: Grid, compress: bool = True) -> N
     import SimpleITK as sitk
 
     if not _has_image_extension(path):
-        raise InputError(
-            f"{str(path)!r}: unknown image format; use .nrrd, .nii, .nii.gz or .mha"
-        )
+        raise InputError(f"{str(path)!r}: unknown image format; use .nrrd, .nii, .nii.gz or .mha")
     image = sitk.GetImageFromArray(np.ascontiguousarray(array))
     size, spacing, origin, direction = grid.sitk_parameters()
     image.SetSpacing(spacing)
@@ -111,10 +111,22 @@ def write_image(path, array: np.ndarray, grid: Grid, compress: bool = True) -> N
 
 # ------------------------------------------------------------------------------ .seg.nrrd
 _NRRD_TYPES = {
-    "unsigned char": np.uint8, "uchar": np.uint8, "uint8": np.uint8, "uint8_t": np.uint8,
-    "unsigned short": np.uint16, "ushort": np.uint16, "uint16": np.uint16, "uint16_t": np.uint16,
-    "short": np.int16, "int16": np.int16, "int": np.int32, "int32": np.int32,
-    "unsigned int": np.uint32, "uint": np.uint32, "uint32": np.uint32, "signed char": np.int8,
+    "unsigned char": np.uint8,
+    "uchar": np.uint8,
+    "uint8": np.uint8,
+    "uint8_t": np.uint8,
+    "unsigned short": np.uint16,
+    "ushort": np.uint16,
+    "uint16": np.uint16,
+    "uint16_t": np.uint16,
+    "short": np.int16,
+    "int16": np.int16,
+    "int": np.int32,
+    "int32": np.int32,
+    "unsigned int": np.uint32,
+    "uint": np.uint32,
+    "uint32": np.uint32,
+    "signed char": np.int8,
 }
 
 
@@ -162,7 +174,7 @@ def read_seg_nrrd(path):
     space = fields.get("space", "left-posterior-superior")
     if "data file" in fields:
         raise InputError(f"{str(p)!r}: detached NRRD data is not supported; save as a single .seg.nrrd")
-    data = raw[sep + 2:]
+    data = raw[sep + 2 :]
     enc = fields.get("encoding", "raw")
     if enc in ("gzip", "gz"):
         data = gzip.decompress(data)
@@ -176,8 +188,10 @@ def read_seg_nrrd(path):
     if len(sizes) == 4:
         layers_n = sizes[0]
         arr = arr.reshape(sizes[::-1])  # (z, y, x, layers)
-        layers = [np.ascontiguousarray(arr[..., i]).astype(np.uint8 if dtype.itemsize == 1 else np.uint16)
-                  for i in range(layers_n)]
+        layers = [
+            np.ascontiguousarray(arr[..., i]).astype(np.uint8 if dtype.itemsize == 1 else np.uint16)
+            for i in range(layers_n)
+        ]
     elif len(sizes) == 3:
         layers = [arr.reshape(sizes[::-1]).astype(np.uint8 if dtype.itemsize == 1 else np.uint16)]
     else:
@@ -203,9 +217,7 @@ def read_seg_nrrd(path):
         name = keys.get(pre + "Name") or keys.get(pre + "ID") or f"Segment {i + 1}"
         color = keys.get(pre + "Color")
         rgb = tuple(int(round(float(v) * 255)) for v in color.split()) if color else None
-        tags = dict(
-            t.split(":", 1) for t in keys.get(pre + "Tags", "").split("|") if ":" in t
-        )
+        tags = dict(t.split(":", 1) for t in keys.get(pre + "Tags", "").split("|") if ":" in t)
         term = terminology_from_string(tags.get("TerminologyEntry", ""))
         segments.append(
             SegmentInfo(
@@ -248,21 +260,39 @@ def write_seg_nrrd(path, content, compress: bool = True) -> None:
 
     if len(stack) == 1:
         data = stack[0].astype(dtype, copy=False)
-        head = ["dimension: 3", f"sizes: {c} {r} {k}", f"space directions: {vec(col)} {vec(row)} {vec(sl)}",
-                "kinds: domain domain domain"]
+        head = [
+            "dimension: 3",
+            f"sizes: {c} {r} {k}",
+            f"space directions: {vec(col)} {vec(row)} {vec(sl)}",
+            "kinds: domain domain domain",
+        ]
     else:
         data = np.stack([a.astype(dtype, copy=False) for a in stack], axis=-1)  # (k, r, c, L)
-        head = ["dimension: 4", f"sizes: {len(stack)} {c} {r} {k}",
-                f"space directions: none {vec(col)} {vec(row)} {vec(sl)}", "kinds: list domain domain domain"]
-    lines = ["NRRD0004", "# written by dicomai", f"type: {'unsigned char' if dtype == np.uint8 else 'unsigned short'}",
-             *head, "endian: little", f"encoding: {'gzip' if compress else 'raw'}",
-             "space: left-posterior-superior", f"space origin: {vec(grid.origin)}"]
+        head = [
+            "dimension: 4",
+            f"sizes: {len(stack)} {c} {r} {k}",
+            f"space directions: none {vec(col)} {vec(row)} {vec(sl)}",
+            "kinds: list domain domain domain",
+        ]
+    lines = [
+        "NRRD0004",
+        "# written by dicomai",
+        f"type: {'unsigned char' if dtype == np.uint8 else 'unsigned short'}",
+        *head,
+        "endian: little",
+        f"encoding: {'gzip' if compress else 'raw'}",
+        "space: left-posterior-superior",
+        f"space origin: {vec(grid.origin)}",
+    ]
     for i, s in enumerate(content.segments):
         pre = f"Segment{i}_"
         rgb = s.color or (128, 174, 128)
         term = terminology_to_string(
-            s.category, s.type, s.type_modifiers[0] if s.type_modifiers else None,
-            s.anatomic_region, s.anatomic_region_modifiers[0] if s.anatomic_region_modifiers else None,
+            s.category,
+            s.type,
+            s.type_modifiers[0] if s.type_modifiers else None,
+            s.anatomic_region,
+            s.anatomic_region_modifiers[0] if s.anatomic_region_modifiers else None,
         )
         lines += [
             f"{pre}Color:={' '.join(f'{v / 255:.6f}' for v in rgb)}",

@@ -53,7 +53,9 @@ def describe(path) -> dict:
         "patient_id": str(ds.get("PatientID", "")),
         "patient_name": str(ds.get("PatientName", "")),
         "frame_of_reference_uid": str(ds.get("FrameOfReferenceUID", "")) or None,
-        "transfer_syntax_uid": str(ds.file_meta.get("TransferSyntaxUID", "")) if "file_meta" in dir(ds) else "",
+        "transfer_syntax_uid": str(ds.file_meta.get("TransferSyntaxUID", ""))
+        if "file_meta" in dir(ds)
+        else "",
     }
     modality = out["modality"]
     if modality == "SEG" or sop in ("1.2.840.10008.5.1.4.1.1.66.4", "1.2.840.10008.5.1.4.1.1.66.7"):
@@ -68,8 +70,13 @@ def describe(path) -> dict:
         if modality in _DESCRIBERS:
             out.update(_DESCRIBERS[modality](ds, path))
     else:
-        out.update({"rows": ds.get("Rows"), "columns": ds.get("Columns"),
-                    "number_of_frames": int(ds.get("NumberOfFrames", 1) or 1) if "Rows" in ds else None})
+        out.update(
+            {
+                "rows": ds.get("Rows"),
+                "columns": ds.get("Columns"),
+                "number_of_frames": int(ds.get("NumberOfFrames", 1) or 1) if "Rows" in ds else None,
+            }
+        )
     return out
 
 
@@ -87,27 +94,31 @@ def _describe_seg(ds) -> dict:
             frames[n] = frames.get(n, 0) + 1
     segments = []
     for s in segments_from_dataset(ds):
-        segments.append({
-            "number": s.number,
-            "label": s.label,
-            "description": s.description,
-            "category": code_to_dict(s.category),
-            "type": code_to_dict(s.type),
-            "type_modifiers": [code_to_dict(c) for c in s.type_modifiers],
-            "anatomic_region": code_to_dict(s.anatomic_region),
-            "algorithm_type": s.algorithm_type,
-            "algorithm_name": s.algorithm_name,
-            "algorithm_version": s.algorithm_version,
-            "color_rgb": list(s.color) if s.color else None,
-            "frames": frames.get(s.number) if seg_type != "LABELMAP" else None,
-        })
+        segments.append(
+            {
+                "number": s.number,
+                "label": s.label,
+                "description": s.description,
+                "category": code_to_dict(s.category),
+                "type": code_to_dict(s.type),
+                "type_modifiers": [code_to_dict(c) for c in s.type_modifiers],
+                "anatomic_region": code_to_dict(s.anatomic_region),
+                "algorithm_type": s.algorithm_type,
+                "algorithm_name": s.algorithm_name,
+                "algorithm_version": s.algorithm_version,
+                "color_rgb": list(s.color) if s.color else None,
+                "frames": frames.get(s.number) if seg_type != "LABELMAP" else None,
+            }
+        )
     ref = ds.get("ReferencedSeriesSequence")
     refs = []
     for item in ref or []:
-        refs.append({
-            "series_instance_uid": str(item.get("SeriesInstanceUID", "")),
-            "instances": len(item.get("ReferencedInstanceSequence", [])),
-        })
+        refs.append(
+            {
+                "series_instance_uid": str(item.get("SeriesInstanceUID", "")),
+                "instances": len(item.get("ReferencedInstanceSequence", [])),
+            }
+        )
     return {
         "kind": "SEG",
         "segmentation_type": seg_type,
@@ -119,16 +130,21 @@ def _describe_seg(ds) -> dict:
         "referenced_series": refs,
         "algorithm_family": format_code(
             code_from_dataset(
-                ds.SegmentSequence[0].SegmentationAlgorithmIdentificationSequence[0].AlgorithmFamilyCodeSequence[0]
+                ds.SegmentSequence[0]
+                .SegmentationAlgorithmIdentificationSequence[0]
+                .AlgorithmFamilyCodeSequence[0]
             )
-        ) if ds.get("SegmentSequence") and ds.SegmentSequence[0].get("SegmentationAlgorithmIdentificationSequence") else None,
+        )
+        if ds.get("SegmentSequence")
+        and ds.SegmentSequence[0].get("SegmentationAlgorithmIdentificationSequence")
+        else None,
     }
 
 
 def _code_text(d) -> str:
     if not d:
         return "-"
-    return f'{d["CodeMeaning"]} ({d["CodingSchemeDesignator"]} {d["CodeValue"]})'
+    return f"{d['CodeMeaning']} ({d['CodingSchemeDesignator']} {d['CodeValue']})"
 
 
 def format_description(info: dict) -> str:
@@ -149,14 +165,16 @@ def format_description(info: dict) -> str:
         for r in info["referenced_series"]:
             lines.append(f"  references series {r['series_instance_uid']} ({r['instances']} instance(s))")
         lines.append(f"  {len(info['segments'])} segment(s):")
-        lines.append("    #  label                     category / type                                                 frames")
+        lines.append(
+            "    #  label                     category / type" + " " * 49 + "frames"
+        )
         for s in info["segments"]:
             typ = _code_text(s["type"])
             if s["type_modifiers"]:
                 typ += " " + ", ".join(m["CodeMeaning"] for m in s["type_modifiers"] if m)
             frames = "-" if s["frames"] is None else str(s["frames"])
             lines.append(
-                f"  {s['number']:>3}  {s['label'][:24]:<24}  {_code_text(s["category"])[:36]:<36} / "
+                f"  {s['number']:>3}  {s['label'][:24]:<24}  {_code_text(s['category'])[:36]:<36} / "
                 f"{typ[:30]:<30} {frames:>6}"
             )
     elif info.get("kind") == "SR" and info.get("text"):

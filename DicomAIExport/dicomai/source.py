@@ -195,7 +195,8 @@ def read_source_series(
                 f"({ds0.get('SeriesDescription', '')!r}, {len(items)} image(s))"
             )
         raise SourceSeriesError(
-            f"source {label} holds {len(by_series)} image series: " + "; ".join(parts)
+            f"source {label} holds {len(by_series)} image series: "
+            + "; ".join(parts)
             + ". Give a folder (or files) with exactly one series"
         )
     items = next(iter(by_series.values()))
@@ -216,9 +217,7 @@ def read_source_series(
     if len(sizes) > 1:
         raise SourceSeriesError(f"source {label} mixes image sizes {sizes}: images must share one size")
 
-    has_geometry = all(
-        "ImagePositionPatient" in ds and "ImageOrientationPatient" in ds for _, ds in items
-    )
+    has_geometry = all("ImagePositionPatient" in ds and "ImageOrientationPatient" in ds for _, ds in items)
     if not has_geometry:
         return _projection_series(items, label)
     return _volume_series(items, label, allow_nonuniform)
@@ -277,11 +276,12 @@ def _volume_series(items, label, allow_nonuniform=False) -> SourceSeries:
         thickness = ds0.get("SpacingBetweenSlices") or ds0.get("SliceThickness") or 1.0
         slice_vector = normal * float(thickness)
     ps = _pixel_spacing(ds0)
-    grid = Grid.from_dicom(
-        positions[0], iop, ps, slice_vector, (len(items), int(ds0.Rows), int(ds0.Columns))
-    )
+    grid = Grid.from_dicom(positions[0], iop, ps, slice_vector, (len(items), int(ds0.Rows), int(ds0.Columns)))
     return SourceSeries(
-        files=[f for f, _ in items], datasets=[ds for _, ds in items], grid=grid, warnings=warnings,
+        files=[f for f, _ in items],
+        datasets=[ds for _, ds in items],
+        grid=grid,
+        warnings=warnings,
         uniform=uniform,
     )
 
@@ -293,7 +293,10 @@ def _projection_series(items, label) -> SourceSeries:
     ds0 = items[0][1]
     ps = _pixel_spacing(ds0)
     grid = Grid.from_dicom(
-        [0.0, 0.0, 0.0], [1, 0, 0, 0, 1, 0], ps, [0.0, 0.0, 1.0],
+        [0.0, 0.0, 0.0],
+        [1, 0, 0, 0, 1, 0],
+        ps,
+        [0.0, 0.0, 1.0],
         (len(items), int(ds0.Rows), int(ds0.Columns)),
     )
     return SourceSeries(

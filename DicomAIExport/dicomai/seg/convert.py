@@ -23,7 +23,7 @@ def split_name(path: Path):
     name = path.name
     for ext in _EXTS:
         if name.lower().endswith(ext):
-            return name[: -len(ext)], name[len(name) - len(ext):]
+            return name[: -len(ext)], name[len(name) - len(ext) :]
     return path.stem, path.suffix
 
 
@@ -46,8 +46,9 @@ def export_content_files(content: SegmentationContent, out, overwrite: bool = Fa
     attributes = dict(content.attributes)
     if is_seg_nrrd(out):
         jobs.append((out, lambda tmp: write_seg_nrrd(tmp, content)))
-        meta = metadata_to_dict(content.segments, attributes,
-                                label_values={s.number: s.label_value for s in content.segments})
+        meta = metadata_to_dict(
+            content.segments, attributes, label_values={s.number: s.label_value for s in content.segments}
+        )
         meta["segmentAttributesFileMapping"] = [out.name]
     elif not content.overlapping or (content.fractions and len(content.layers) == 1):
         labelmap = content.labelmap()

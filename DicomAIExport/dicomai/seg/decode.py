@@ -21,7 +21,13 @@ from ..geometry import Grid
 from ..source import SourceSeries
 from .content import SegmentationContent, SegmentInfo
 
-__all__ = ["SEG_SOP_CLASSES", "LABELMAP_SEG_SOP_CLASS", "read_seg", "read_seg_header", "segments_from_dataset"]
+__all__ = [
+    "SEG_SOP_CLASSES",
+    "LABELMAP_SEG_SOP_CLASS",
+    "read_seg",
+    "read_seg_header",
+    "segments_from_dataset",
+]
 
 SEGMENTATION_STORAGE = "1.2.840.10008.5.1.4.1.1.66.4"
 LABELMAP_SEG_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.7"
@@ -91,7 +97,9 @@ def segments_from_dataset(ds) -> List[SegmentInfo]:
                 type=code_from_dataset(typ_item),
                 type_modifiers=[
                     code_from_dataset(m)
-                    for m in (typ_item.get("SegmentedPropertyTypeModifierCodeSequence", []) if typ_item else [])
+                    for m in (
+                        typ_item.get("SegmentedPropertyTypeModifierCodeSequence", []) if typ_item else []
+                    )
                 ]
                 + [code_from_dataset(m) for m in item.get("SegmentedPropertyTypeModifierCodeSequence", [])],
                 anatomic_region=code_from_dataset(region_item),
@@ -152,9 +160,7 @@ def _frame_infos(ds, n_frames: int, labelmap: bool) -> List[_FrameInfo]:
                     src_uid = str(src.get("ReferencedSOPInstanceUID", "")) or None
         if seg_no is None and not labelmap:
             raise UnsupportedObjectError(f"frame {i + 1} names no segment (SegmentIdentificationSequence)")
-        infos.append(
-            _FrameInfo(seg_no, np.asarray([float(v) for v in pos]) if pos else None, src_uid)
-        )
+        infos.append(_FrameInfo(seg_no, np.asarray([float(v) for v in pos]) if pos else None, src_uid))
     return infos
 
 
@@ -227,7 +233,11 @@ class _FrameReader:
         self.rows, self.cols = int(ds.Rows), int(ds.Columns)
         self.n = int(ds.get("NumberOfFrames", 1) or 1)
         self.bits = int(ds.BitsAllocated)
-        ts = str(ds.file_meta.TransferSyntaxUID) if "TransferSyntaxUID" in ds.get("file_meta", {}) else "1.2.840.10008.1.2.1"
+        ts = (
+            str(ds.file_meta.TransferSyntaxUID)
+            if "TransferSyntaxUID" in ds.get("file_meta", {})
+            else "1.2.840.10008.1.2.1"
+        )
         self.native = ts in _NATIVE
         self.path = path
         self._cache = None
@@ -251,11 +261,11 @@ class _FrameReader:
             b0, off = divmod(start, 8)
             b1 = (start + npix + 7) // 8
             bits = np.unpackbits(self.buffer[b0:b1], bitorder="little")
-            return bits[off: off + npix].reshape(r, c)
+            return bits[off : off + npix].reshape(r, c)
         if self.bits == 8:
-            return self.buffer[i * r * c: (i + 1) * r * c].reshape(r, c)
+            return self.buffer[i * r * c : (i + 1) * r * c].reshape(r, c)
         if self.bits == 16:
-            words = self.buffer[i * r * c * 2: (i + 1) * r * c * 2].view("<u2")
+            words = self.buffer[i * r * c * 2 : (i + 1) * r * c * 2].view("<u2")
             return words.reshape(r, c)
         raise UnsupportedObjectError(f"{str(self.path)!r}: BitsAllocated {self.bits} is not supported")
 
@@ -344,7 +354,9 @@ def read_seg(path, source: Optional[SourceSeries] = None) -> SegmentationContent
     content.sop_instance_uid = str(ds.SOPInstanceUID)
     content.series_instance_uid = str(ds.get("SeriesInstanceUID", "")) or None
     ref = _first(ds, "ReferencedSeriesSequence")
-    content.referenced_series_uid = str(ref.SeriesInstanceUID) if ref is not None and "SeriesInstanceUID" in ref else None
+    content.referenced_series_uid = (
+        str(ref.SeriesInstanceUID) if ref is not None and "SeriesInstanceUID" in ref else None
+    )
     content.referenced_instance_uids = [
         str(i.ReferencedSOPInstanceUID) for i in (ref.get("ReferencedInstanceSequence", []) if ref else [])
     ]
@@ -352,17 +364,30 @@ def read_seg(path, source: Optional[SourceSeries] = None) -> SegmentationContent
     content.attributes = {
         kw: str(ds.get(kw))
         for kw in (
-            "SeriesDescription", "SeriesNumber", "InstanceNumber", "ContentLabel", "ContentDescription",
-            "ContentCreatorName", "ClinicalTrialSeriesID", "ClinicalTrialTimePointID",
-            "ClinicalTrialCoordinatingCenterName", "BodyPartExamined", "Manufacturer",
-            "ManufacturerModelName", "SoftwareVersions",
+            "SeriesDescription",
+            "SeriesNumber",
+            "InstanceNumber",
+            "ContentLabel",
+            "ContentDescription",
+            "ContentCreatorName",
+            "ClinicalTrialSeriesID",
+            "ClinicalTrialTimePointID",
+            "ClinicalTrialCoordinatingCenterName",
+            "BodyPartExamined",
+            "Manufacturer",
+            "ManufacturerModelName",
+            "SoftwareVersions",
         )
         if ds.get(kw) not in (None, "")
     }
     background = [s for s in all_segments if s.number == 0]
     if background:
         content.attributes["BackgroundSegmentLabel"] = background[0].label
-    if source is not None and content.referenced_series_uid and content.referenced_series_uid != source.series_instance_uid:
+    if (
+        source is not None
+        and content.referenced_series_uid
+        and content.referenced_series_uid != source.series_instance_uid
+    ):
         warnings.append(
             f"the SEG references series {content.referenced_series_uid} but the source given is "
             f"{source.series_instance_uid} (same frame of reference): placed by position"
@@ -392,8 +417,10 @@ def _placements(ds, infos, grid: Grid, source, path, warnings) -> List[Optional[
     uid_order = {}
     out: List[Optional[tuple]] = []
     outside = 0
-    use_positions = iop is not None and all(f.position is not None for f in infos) and (
-        source is None or source.has_plane_geometry
+    use_positions = (
+        iop is not None
+        and all(f.position is not None for f in infos)
+        and (source is None or source.has_plane_geometry)
     )
     positions = np.asarray([f.position for f in infos]) if use_positions else None
     if use_positions:
@@ -402,8 +429,14 @@ def _placements(ds, infos, grid: Grid, source, path, warnings) -> List[Optional[
         off = np.abs(idx - rounded).max(axis=1)
         for i in range(len(infos)):
             k, r0, c0 = (int(v) for v in rounded[i])
-            if off[i] > _POS_TOL or not (0 <= k < grid.shape[0]) or r0 + rows <= 0 or c0 + cols <= 0 \
-                    or r0 >= grid.shape[1] or c0 >= grid.shape[2]:
+            if (
+                off[i] > _POS_TOL
+                or not (0 <= k < grid.shape[0])
+                or r0 + rows <= 0
+                or c0 + cols <= 0
+                or r0 >= grid.shape[1]
+                or c0 >= grid.shape[2]
+            ):
                 out.append(None)
                 outside += 1
             else:
@@ -453,7 +486,7 @@ def _paste(target2d: np.ndarray, frame: np.ndarray, r0: int, c0: int):
     r, c = frame.shape
     tr0, tc0 = max(r0, 0), max(c0, 0)
     tr1, tc1 = min(r0 + r, R), min(c0 + c, C)
-    return target2d[tr0:tr1, tc0:tc1], frame[tr0 - r0: tr1 - r0, tc0 - c0: tc1 - c0]
+    return target2d[tr0:tr1, tc0:tc1], frame[tr0 - r0 : tr1 - r0, tc0 - c0 : tc1 - c0]
 
 
 def _decode_binary(content, segments, infos, reader, placements) -> None:

@@ -77,9 +77,7 @@ def segment_description(seg: SegmentInfo, number: int):
         tracking_uid=seg.tracking_uid,
         tracking_id=seg.tracking_id,
         anatomic_regions=[code_to_dataset(seg.anatomic_region)] if seg.anatomic_region is not None else None,
-        display_color=(
-            hd.color.CIELabColor.from_rgb(*seg.color) if seg.color is not None else None
-        ),
+        display_color=(hd.color.CIELabColor.from_rgb(*seg.color) if seg.color is not None else None),
     )
     if seg.type_modifiers:
         # nested in the type item, as the standard (and dcmqi) have it

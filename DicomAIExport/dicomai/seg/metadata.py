@@ -256,8 +256,9 @@ def _short(values: list) -> str:
     return s + (f" ... ({len(values)} in all)" if len(values) > 10 else "")
 
 
-def metadata_to_dict(segments: Sequence[SegmentInfo], attributes: Optional[dict] = None,
-                     label_values: Optional[dict] = None) -> dict:
+def metadata_to_dict(
+    segments: Sequence[SegmentInfo], attributes: Optional[dict] = None, label_values: Optional[dict] = None
+) -> dict:
     """Segments -> dcmqi JSON dict. ``label_values`` maps segment number -> labelID in the file."""
     out = {}
     for k in SERIES_FIELDS:
