@@ -165,9 +165,7 @@ def format_description(info: dict) -> str:
         for r in info["referenced_series"]:
             lines.append(f"  references series {r['series_instance_uid']} ({r['instances']} instance(s))")
         lines.append(f"  {len(info['segments'])} segment(s):")
-        lines.append(
-            "    #  label                     category / type" + " " * 49 + "frames"
-        )
+        lines.append("    #  label                     category / type" + " " * 49 + "frames")
         for s in info["segments"]:
             typ = _code_text(s["type"])
             if s["type_modifiers"]:

@@ -137,7 +137,8 @@ def write_seg(
     segmentation_type:
         ``"BINARY"`` (default), ``"LABELMAP"`` or ``"FRACTIONAL"``.
     algorithm_name, algorithm_version, algorithm_type:
-        Applied to every segment whose metadata does not name them.
+        When given, applied to every automatic/semi-automatic segment (they override the
+        metadata); otherwise each segment keeps its own.
 
     Raises
     ------
@@ -171,8 +172,9 @@ def write_seg(
     for s in segments:
         if s.algorithm_type == "MANUAL":
             continue
-        s.algorithm_name = s.algorithm_name or algorithm_name
-        s.algorithm_version = s.algorithm_version or algorithm_version
+        # an algorithm named by the caller overrides what the metadata says
+        s.algorithm_name = algorithm_name or s.algorithm_name
+        s.algorithm_version = algorithm_version or s.algorithm_version
     unnamed = [s.label for s in segments if s.algorithm_type != "MANUAL" and not s.algorithm_name]
     if unnamed:
         warnings.append(
