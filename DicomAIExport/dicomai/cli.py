@@ -241,10 +241,26 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--overwrite", action="store_true", help="replace existing output files")
     i.set_defaults(func=_cmd_import_seg)
 
+    _add_optional_commands(sub, common)
+
     n = sub.add_parser("info", parents=[common], help="describe SEG / SR / image files")
     n.add_argument("files", nargs="+", metavar="FILE")
     n.set_defaults(func=_cmd_info)
     return p
+
+
+def _add_optional_commands(sub, common) -> None:
+    """Subpackages that bring their own commands (``dicomai.sr``: export-sr, import-sr)."""
+    import importlib
+
+    for name in ("dicomai.sr.cli",):
+        try:
+            module = importlib.import_module(name)
+        except ImportError as e:
+            if e.name not in (name, name.rsplit(".", 1)[0]):
+                raise
+            continue
+        module.add_commands(sub, common)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -53,22 +53,17 @@ def describe(path) -> dict:
         "patient_id": str(ds.get("PatientID", "")),
         "patient_name": str(ds.get("PatientName", "")),
         "frame_of_reference_uid": str(ds.get("FrameOfReferenceUID", "")) or None,
-        "transfer_syntax_uid": str(ds.file_meta.get("TransferSyntaxUID", ""))
-        if "file_meta" in dir(ds)
-        else "",
+        "transfer_syntax_uid": str(getattr(ds, "file_meta", {}).get("TransferSyntaxUID", "")),
     }
     modality = out["modality"]
     if modality == "SEG" or sop in ("1.2.840.10008.5.1.4.1.1.66.4", "1.2.840.10008.5.1.4.1.1.66.7"):
         out.update(_describe_seg(ds))
+    elif modality == "SR":
+        from .sr.info import describe_sr  # the SR package describes its documents
+
+        out.update(describe_sr(ds, path))
     elif modality in _DESCRIBERS:
         out.update(_DESCRIBERS[modality](ds, path))
-    elif modality == "SR":
-        try:
-            from .sr import describe as _sr  # noqa: F401  (registers the SR describer)
-        except ImportError:
-            pass
-        if modality in _DESCRIBERS:
-            out.update(_DESCRIBERS[modality](ds, path))
     else:
         out.update(
             {
