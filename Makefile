@@ -1,0 +1,74 @@
+# DicomAIExtension: two commands from a fresh clone.
+#   make demo    build .venv from the pinned requirements and run the demo
+#   make test    lint, install the independent checkers (outside the repo), run every test suite,
+#                then the core tests again on the oldest supported highdicom/pydicom
+# Other targets: venv, venv-oldest, peers, lint, bench (BENCH_ARGS=...), clean, distclean.
+
+PYTHON ?= python3
+VENV ?= .venv
+VENV_OLDEST ?= .venv-oldest
+PY := $(VENV)/bin/python
+PY_OLDEST := $(VENV_OLDEST)/bin/python
+PYTEST_WORKERS ?= 2
+PYTEST_ARGS ?=
+BENCH_ARGS ?=
+DEMO_ARGS ?=
+
+# a venv is up to date when its stamp is newer than what it was built from
+STAMP := $(VENV)/.dicomai-installed
+STAMP_OLDEST := $(VENV_OLDEST)/.dicomai-installed
+PIP_FLAGS := --disable-pip-version-check --no-input
+
+.PHONY: all venv venv-oldest peers test lint demo bench clean distclean
+
+all: test
+
+venv: $(STAMP)
+
+$(STAMP): requirements/dev.txt requirements/core.txt pyproject.toml
+	@test -x $(PY) || { echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); \
+	  $(PY) -m pip install $(PIP_FLAGS) -q --upgrade pip; }
+	$(PY) -m pip install $(PIP_FLAGS) -q -r requirements/dev.txt
+	$(PY) -m pip install $(PIP_FLAGS) -q --no-deps -e .
+	@touch $@
+
+venv-oldest: $(STAMP_OLDEST)
+
+$(STAMP_OLDEST): requirements/oldest.txt pyproject.toml
+	@test -x $(PY_OLDEST) || { echo "creating $(VENV_OLDEST) with $(PYTHON)"; $(PYTHON) -m venv $(VENV_OLDEST); \
+	  $(PY_OLDEST) -m pip install $(PIP_FLAGS) -q --upgrade pip; }
+	$(PY_OLDEST) -m pip install $(PIP_FLAGS) -q -r requirements/oldest.txt
+	$(PY_OLDEST) -m pip install $(PIP_FLAGS) -q --no-deps -e .
+	@touch $@
+
+# dciodvfy/dcentvfy, dcmqi, dcmjs (+ dsrdump via apt when root) into
+# $${DICOMAI_PEERS_HOME:-~/.cache/dicomai-peers}; a no-op when already there
+peers:
+	bash scripts/install_peers.sh
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+test: venv peers
+	$(VENV)/bin/ruff check .
+	DICOMAI_REQUIRE_PEERS=1 $(PY) -m pytest -n $(PYTEST_WORKERS) Testing $(PYTEST_ARGS)
+	@if [ -d Testing/core ]; then \
+	  $(MAKE) --no-print-directory venv-oldest && \
+	  echo "core tests on the oldest supported versions ($(VENV_OLDEST)):" && \
+	  DICOMAI_REQUIRE_PEERS=1 $(PY_OLDEST) -m pytest -n $(PYTEST_WORKERS) Testing/core $(PYTEST_ARGS); \
+	fi
+
+demo: venv
+	$(PY) -m dicomai.demo $(DEMO_ARGS)
+
+bench: venv peers
+	$(PY) bench/run.py $(BENCH_ARGS)
+
+clean:
+	rm -rf demo-output build dist .pytest_cache .ruff_cache
+	find . -path ./$(VENV) -prune -o -path ./$(VENV_OLDEST) -prune -o \
+	  \( -name __pycache__ -o -name '*.egg-info' \) -type d -prune -exec rm -rf {} +
+
+# also the virtual environments (the peers cache outside the repo stays; delete it by hand)
+distclean: clean
+	rm -rf $(VENV) $(VENV_OLDEST)
