@@ -19,7 +19,7 @@ STAMP := $(VENV)/.dicomai-installed
 STAMP_OLDEST := $(VENV_OLDEST)/.dicomai-installed
 PIP_FLAGS := --disable-pip-version-check --no-input
 
-.PHONY: all venv venv-oldest peers test lint demo bench clean distclean
+.PHONY: all venv venv-oldest peers sysdeps test lint demo bench clean distclean
 
 all: test
 
@@ -46,10 +46,14 @@ $(STAMP_OLDEST): requirements/oldest.txt pyproject.toml
 peers:
 	bash scripts/install_peers.sh
 
+# EGL/Mesa for offscreen slice rendering (apt-get when root; a no-op when present)
+sysdeps:
+	bash scripts/install_system_deps.sh
+
 lint: venv
 	$(VENV)/bin/ruff check .
 
-test: venv peers
+test: venv peers sysdeps
 	$(VENV)/bin/ruff check .
 	DICOMAI_REQUIRE_PEERS=1 $(PY) -m pytest -n $(PYTEST_WORKERS) Testing $(PYTEST_ARGS)
 	@if [ -d Testing/core ]; then \
@@ -58,8 +62,8 @@ test: venv peers
 	  DICOMAI_REQUIRE_PEERS=1 $(PY_OLDEST) -m pytest -n $(PYTEST_WORKERS) Testing/core $(PYTEST_ARGS); \
 	fi
 
-demo: venv
-	$(PY) -m dicomai.demo $(DEMO_ARGS)
+demo: venv sysdeps
+	$(PY) -m dicomai_slicer.demo $(DEMO_ARGS)
 
 bench: venv peers
 	$(PY) bench/run.py $(BENCH_ARGS)
