@@ -1,0 +1,155 @@
+"""Every SR we write, judged by tools we did not write: dciodvfy (zero errors), dcentvfy with its CT
+and SEG, dcmqi's tid1500reader (same groups and values), DCMTK's dsrdump and dcmjs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pydicom.sr.coding import Code
+from sr_cases import MALIGNANCY, MALIGNANT, all_markups, slice_markups, write_organ_seg
+
+import peers
+from dicomai.sr import concepts as C
+from dicomai.sr.build import ImageFinding, SegAttachment, build_report
+from dicomai.sr.content import Annotation, DeviceObserver, Evaluation, Measurement, PersonObserver
+from dicomai.sr.encode import write_sr
+from dicomai.sr.tables import read_measurement_table
+
+pytestmark = pytest.mark.interop
+
+
+@pytest.fixture(scope="module")
+def documents(series_case, tmp_path_factory):
+    """name -> (sr path, report, [files dcentvfy checks together])"""
+    case = series_case
+    folder = tmp_path_factory.mktemp(f"sr-peers-{case.kind}")
+    seg_path = write_organ_seg(case, folder / "organs.seg.dcm")
+    seg = SegAttachment.read(seg_path)
+    table = folder / "stats.tsv"
+    table.write_text(
+        "Segment\tVolume [mm3]\tMean [hnsf'U]\tStandard deviation [hnsf'U]\nLiver\t1500.5\t60.25\t9.5\n"
+        "Kidney, right\t220.25\t150\t12.125\n".replace("Kidney, right", _label(seg, 3))
+    )
+    device = DeviceObserver(
+        name="LesionNet", version="2.1", manufacturer="ACME AI", model_name="LesionNet-3D"
+    )
+    findings = [
+        ImageFinding(
+            Annotation(
+                evaluations=[Evaluation(MALIGNANCY, MALIGNANT)],
+                measurements=[Measurement(C.CERTAINTY_OF_FINDING, 0.93, C.NO_UNITS)],
+            ),
+            markup="Lesions",
+            point="L-1",
+        ),
+        ImageFinding(
+            Annotation(finding=Code("56208002", "SCT", "Ulcer")),
+            image_uids=[case.source.sop_instance_uids[3]],
+        ),
+    ]
+    ct_files = list(case.source.files)
+    out = {}
+    specs = {
+        "markups-3d": dict(markups=all_markups(case), device=device, findings=findings),
+        "markups-2d": dict(markups=slice_markups(case), person=PersonObserver("Reader^Ann")),
+        "table-seg": dict(
+            table=read_measurement_table(table, modality="CT"),
+            seg=seg,
+            device=device,
+            person=PersonObserver("Reader^Ann"),
+        ),
+    }
+    for name, kw in specs.items():
+        report = build_report(case.source, **kw)
+        path = folder / f"{name}.sr.dcm"
+        write_sr(
+            report,
+            case.source,
+            path,
+            segs=[seg.dataset] if kw.get("seg") else [],
+            coordinates="2d" if name.endswith("2d") else "3d",
+        )
+        together = ct_files + ([seg_path] if kw.get("seg") else []) + [path]
+        out[name] = (path, report, together)
+    return out
+
+
+def _label(seg, number):
+    return next(s.label for s in seg.segments if s.number == number)
+
+
+NAMES = ["markups-3d", "markups-2d", "table-seg"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_dciodvfy_finds_no_error(documents, name):
+    peers.require("dciodvfy")
+    path, _, _ = documents[name]
+    result = peers.dciodvfy(path)
+    assert result.errors == [], result.output
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_dcentvfy_finds_the_sr_consistent_with_its_ct_and_seg(documents, name):
+    peers.require("dcentvfy")
+    _, _, together = documents[name]
+    result = peers.dcentvfy(together)
+    assert result.errors == [], result.output
+
+
+def _values(report):
+    return {
+        g.tracking_id: sorted((str(m.quantity.value), float(m.value)) for m in g.measurements)
+        for g in report.groups
+    }
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_dcmqi_tid1500reader_reports_the_same_groups_and_values(documents, name):
+    peers.require("tid1500reader")
+    path, report, _ = documents[name]
+    data = peers.tid1500reader(path)
+    got = {
+        g["TrackingIdentifier"]: sorted(
+            (m["quantity"]["CodeValue"], float(m["value"])) for m in g.get("measurementItems", [])
+        )
+        for g in data["Measurements"]
+    }
+    expected = _values(report)
+    assert sorted(got) == sorted(expected)
+    for tid, items in expected.items():
+        assert [q for q, _ in got[tid]] == [q for q, _ in items], tid
+        np.testing.assert_allclose([v for _, v in got[tid]], [v for _, v in items], rtol=1e-13, err_msg=tid)
+    uids = {g["TrackingIdentifier"]: g["TrackingUniqueIdentifier"] for g in data["Measurements"]}
+    assert uids == {g.tracking_id: g.tracking_uid for g in report.groups}
+    if name == "table-seg":
+        segments = {g["TrackingIdentifier"]: g.get("ReferencedSegment") for g in data["Measurements"]}
+        assert segments == {g.tracking_id: g.segment.segment_number for g in report.groups}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_dcmtk_dsrdump_parses_it(documents, name):
+    peers.require("dsrdump")
+    path, report, _ = documents[name]
+    ok, out = peers.dsrdump(path)
+    assert ok, out
+    assert out.count('CONTAINER:(,,"Measurement Group")') == len(report.groups)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_dcmjs_parses_it_with_the_same_groups(documents, name):
+    peers.require("dcmjs")
+    path, report, _ = documents[name]
+    data = peers.dcmjs_read(path)
+    assert data["templateIdentifier"] == "1500"
+    groups = {g["trackingIdentifier"]: g for g in data["measurementGroups"]}
+    assert sorted(groups) == sorted(g.tracking_id for g in report.groups)
+    for g in report.groups:
+        got = sorted((m["conceptCode"]["value"], m["value"]) for m in groups[g.tracking_id]["measurements"])
+        want = sorted((str(m.quantity.value), float(m.value)) for m in g.measurements)
+        assert [q for q, _ in got] == [q for q, _ in want]
+        np.testing.assert_allclose([v for _, v in got], [v for _, v in want], rtol=1e-13)
+        n2d = len(groups[g.tracking_id]["scoords"])
+        n3d = len(groups[g.tracking_id]["scoord3ds"])
+        assert n2d + n3d == len(g.regions), g.tracking_id
+        assert n2d == (len(g.regions) if name == "markups-2d" else 0)
