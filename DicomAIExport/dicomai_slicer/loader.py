@@ -1,0 +1,270 @@
+"""Load DICOM objects (image series, SEG, and whatever loaders are registered) into the scene.
+
+:func:`load_dicom_objects` reads the headers of every file once, loads the image series first,
+then hands each other object to the loader registered for its modality::
+
+    def load_sr(context, path):          # -> list of nodes
+        volume, source = context.referenced_series(series_uid, near=path)
+        ...
+    register_loader("SR", load_sr)
+
+The SEG loader is registered here. A loader gets a :class:`LoadContext`, which finds or loads the
+series an object references (already in the scene, among the given files, next to the object, or
+in ``slicer.dicomDatabase``) and puts nodes in the subject hierarchy.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Union
+
+__all__ = ["LoadContext", "load_dicom_objects", "load_seg", "register_loader", "registered_loaders"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+Loader = Callable[["LoadContext", str], list]
+
+_LOADERS: Dict[str, Loader] = {}
+
+
+def register_loader(modality: str, loader: Loader) -> None:
+    """Make ``loader(context, path) -> [nodes]`` load the objects of a modality ("SEG", "SR", ...).
+
+    A later registration for the same modality replaces the earlier one.
+    """
+    if not modality or not callable(loader):
+        raise ValueError("register_loader needs a modality string and a callable")
+    _LOADERS[str(modality).upper()] = loader
+
+
+def registered_loaders() -> dict:
+    """Modality -> loader, a copy."""
+    return dict(_LOADERS)
+
+
+class LoadContext:
+    """What a loader may use: the headers read, the scene, and the referenced series."""
+
+    def __init__(self, headers: dict, scene, warnings: list):
+        self.headers = headers  # path -> pydicom Dataset (no pixel data)
+        self.scene = scene
+        self.warnings = warnings
+        self.loaded: List = []  # nodes loaded so far (returned by load_dicom_objects)
+
+    def files_of_series(self, series_instance_uid: str) -> list:
+        """Given files that belong to a series."""
+        return [
+            p for p, ds in self.headers.items() if str(ds.get("SeriesInstanceUID", "")) == series_instance_uid
+        ]
+
+    def referenced_series(self, series_instance_uid: Optional[str], near: Optional[PathLike] = None):
+        """``(volume node or None, SourceSeries or None)`` for a referenced series.
+
+        In order: a volume of that series already in the scene (its files from this process or
+        the DICOM database), files among those given, files in the folder of ``near``
+        (recursively), ``slicer.dicomDatabase``. The series is loaded when found on disk and not
+        yet in the scene.
+        """
+        from dicomai.errors import DicomAIError
+
+        from .series import _database_files, load_dicom_series, remembered_source, series_files_in
+        from .subject_hierarchy import DicomReference, find_series_nodes
+
+        if not series_instance_uid:
+            return None, None
+        uid = str(series_instance_uid)
+        volumes = find_series_nodes(uid, self.scene, "vtkMRMLScalarVolumeNode")
+        volumes = [v for v in volumes if not v.IsA("vtkMRMLLabelMapVolumeNode")]
+        source = remembered_source(uid)
+        if source is not None and not all(Path(f).is_file() for f in source.files):
+            source = None
+        if volumes:
+            if source is None:
+                files = _database_files(DicomReference(uid))
+                if files:
+                    from dicomai.source import read_source_series
+
+                    try:
+                        source = read_source_series(files, allow_nonuniform=True)
+                    except DicomAIError as e:
+                        self.warnings.append(f"series {uid}: {e}")
+            return volumes[-1], source
+        files = self.files_of_series(uid)
+        if not files and near is not None:
+            files = series_files_in(Path(near).resolve().parent, uid)
+        if not files:
+            files = _database_files(DicomReference(uid))
+        if not files:
+            return None, None
+        volume = load_dicom_series(files, scene=self.scene)
+        self.loaded.append(volume)
+        return volume, remembered_source(uid)
+
+
+def _read_headers(paths) -> dict:
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    from dicomai.source import list_dicom_files
+
+    headers = {}
+    for f in list_dicom_files(paths):
+        try:
+            ds = pydicom.dcmread(f, stop_before_pixels=True)
+        except (InvalidDicomError, OSError, EOFError, ValueError):
+            continue
+        if "SOPInstanceUID" in ds:
+            headers[f] = ds
+    return headers
+
+
+def _kind(ds) -> str:
+    from dicomai.seg.decode import SEG_SOP_CLASSES
+    from dicomai.source import NON_IMAGE_MODALITIES
+
+    if str(ds.get("SOPClassUID", "")) in SEG_SOP_CLASSES:
+        return "SEG"
+    modality = str(ds.get("Modality", "")).upper()
+    if modality not in NON_IMAGE_MODALITIES and "Rows" in ds:
+        return "IMAGE"
+    return modality or "?"
+
+
+def load_dicom_objects(paths: Union[PathLike, Sequence[PathLike]], scene=None) -> list:
+    """Load DICOM files and folders into the scene; returns the nodes, image volumes first.
+
+    - Image series (CT, MR, PT...) become scalar volumes (:func:`load_dicom_series`); a series
+      already in the scene is not loaded twice (its node is returned).
+    - A SEG becomes a segmentation node on the grid of its referenced series, which is loaded
+      too when its files are among ``paths``, next to the SEG or in the DICOM database.
+    - Other objects go to the loader registered for their modality (:func:`register_loader`);
+      objects nobody loads are reported in a warning.
+
+    Raises
+    ------
+    dicomai.errors.InputError
+        No DICOM file in ``paths``, or nothing that can be loaded.
+    """
+    from dicomai.errors import InputError
+
+    from .scene import current_scene
+    from .series import load_dicom_series
+    from .subject_hierarchy import find_series_nodes
+
+    _register_builtin_loaders()
+    scene = current_scene(scene)
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    headers = _read_headers(paths)
+    if not headers:
+        raise InputError(f"no DICOM file in {', '.join(str(p) for p in paths)}")
+    warnings: list = []
+    context = LoadContext(headers, scene, warnings)
+
+    series: Dict[str, list] = {}
+    objects: List[tuple] = []
+    skipped: Dict[str, int] = {}
+    for path, ds in headers.items():
+        kind = _kind(ds)
+        if kind == "IMAGE":
+            series.setdefault(str(ds.get("SeriesInstanceUID", "")), []).append(path)
+        elif kind in _LOADERS:
+            objects.append((kind, path))
+        else:
+            skipped[kind] = skipped.get(kind, 0) + 1
+    for uid, files in series.items():
+        existing = [
+            v
+            for v in find_series_nodes(uid, scene, "vtkMRMLScalarVolumeNode")
+            if not v.IsA("vtkMRMLLabelMapVolumeNode")
+        ]
+        if existing:
+            context.loaded.append(existing[-1])
+            continue
+        context.loaded.append(load_dicom_series(files, scene=scene))
+    for kind, path in objects:
+        present = _node_of_instance(str(headers[path].get("SOPInstanceUID", "")), scene)
+        if present is not None:  # already loaded (e.g. a SEG an SR referenced): not twice
+            context.loaded.append(present)
+            continue
+        context.loaded.extend(_LOADERS[kind](context, path))
+    if skipped:
+        warnings.append(
+            "no loader for "
+            + ", ".join(f"{n} {k} object(s)" for k, n in sorted(skipped.items()))
+            + f" (loaders: {', '.join(sorted(_LOADERS))})"
+        )
+    if not context.loaded:
+        raise InputError(
+            f"nothing to load in {', '.join(str(p) for p in paths)}: " + ("; ".join(warnings) or "no object")
+        )
+    for w in warnings:
+        logging.warning(w)
+    # a node may have been found twice (series given and referenced): keep the first
+    out, seen = [], set()
+    for node in context.loaded:
+        if node.GetID() not in seen:
+            seen.add(node.GetID())
+            out.append(node)
+    return out
+
+
+def _register_builtin_loaders() -> None:
+    """SEG registers below; SR lives in .report (imported lazily: it pulls in the SR core)."""
+    if "SR" not in _LOADERS:
+        from . import report  # noqa: F401  (registers the SR loader)
+
+
+def _node_of_instance(sop_instance_uid: str, scene):
+    """The data node whose subject hierarchy item carries this SOP instance UID, or None."""
+    from .subject_hierarchy import subject_hierarchy_node
+
+    if not sop_instance_uid:
+        return None
+    shn = subject_hierarchy_node(scene)
+    item = shn.GetItemByUIDList("DICOMInstanceUID", sop_instance_uid)
+    return shn.GetItemDataNode(item) if item else None
+
+
+# ----------------------------------------------------------------------------------------- SEG
+def _seg_name(ds) -> str:
+    description = str(ds.get("SeriesDescription", "") or "") or "Segmentation"
+    number = ds.get("SeriesNumber", "")
+    return f"{number}: {description}" if number not in (None, "") else description
+
+
+def load_seg(context: LoadContext, path: str) -> list:
+    """Load one DICOM SEG as a segmentation node over its referenced series."""
+    from dicomai.seg.decode import read_seg
+
+    from .segmentation import segmentation_node_from_content
+    from .subject_hierarchy import add_series_in_subject_hierarchy
+
+    header = context.headers[path]
+    ref_item = header.get("ReferencedSeriesSequence")
+    ref_uid = str(ref_item[0].get("SeriesInstanceUID", "")) if ref_item else ""
+    volume, source = context.referenced_series(ref_uid, near=path)
+    content = read_seg(path, source)
+    if source is None:
+        context.warnings.append(
+            f"{path}: the referenced series {ref_uid or '(none named)'} was not found"
+            + (" on disk" if volume is not None else "")
+            + ": the segmentation lies on the SEG's own plane positions"
+        )
+    if content.fractions:
+        context.warnings.append(
+            f"{path}: FRACTIONAL segmentation loaded as binary segments (fractions >= 0.5)"
+        )
+    node = segmentation_node_from_content(
+        content, _seg_name(header), reference_volume=volume, scene=context.scene
+    )
+    node.SetAttribute("DICOM.instanceUIDs", str(header.SOPInstanceUID))
+    add_series_in_subject_hierarchy(
+        node, header, [str(header.SOPInstanceUID)], content.referenced_instance_uids, scene=context.scene
+    )
+    context.warnings.extend(content.warnings)
+    return [node]
+
+
+register_loader("SEG", load_seg)
