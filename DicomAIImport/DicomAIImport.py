@@ -1,23 +1,43 @@
-"""DicomAIImport: load DICOM SEG (and later SR) objects as Slicer nodes over their CT/MR.
+"""DicomAIImport: load DICOM SEG and SR objects as Slicer nodes over the CT/MR they reference.
 
-For now the module holds the logic the Python console uses::
+The DICOM browser plugins (DICOMAISegmentationPlugin.py, DICOMAIStructuredReportPlugin.py, hidden
+modules next to this file) handle objects in the DICOM database. This panel loads a folder or
+file directly, without importing it into the database first.
+
+Python console::
 
     logic = slicer.util.getModuleLogic("DicomAIImport")   # or DicomAIImportLogic()
-    nodes = logic.loadDicomObjects(["/data/ct", "/data/result.seg.dcm"])
-
-The DICOM browser plugins that use the same logic come with a later issue.
+    nodes = logic.loadDicomObjects(["/data/ct", "/data/result.seg.dcm", "/data/report.sr.dcm"])
+    nodes = logic.loadFolder("/data/case7")                 # everything in a folder, shown in the views
 """
 
 from __future__ import annotations
 
-import slicer  # noqa: F401  (Slicer modules import it first)
+import os
+import sys
+from pathlib import Path
+
+import slicer
+import vtk
 from slicer.i18n import tr as _
 from slicer.i18n import translate
-from slicer.ScriptedLoadableModule import ScriptedLoadableModule, ScriptedLoadableModuleLogic
+from slicer.parameterNodeWrapper import parameterNodeWrapper
+from slicer.ScriptedLoadableModule import (
+    ScriptedLoadableModule,
+    ScriptedLoadableModuleLogic,
+    ScriptedLoadableModuleTest,
+    ScriptedLoadableModuleWidget,
+)
+from slicer.util import VTKObservationMixin
 
-#
-# DicomAIImport
-#
+
+def _ensureCorePath():
+    """Development checkouts: dicomai/dicomai_slicer live in ../DicomAIExport (installed: next to us)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    sibling = os.path.join(os.path.dirname(here), "DicomAIExport")
+    if not os.path.isdir(os.path.join(here, "dicomai_slicer")) and os.path.isdir(sibling):
+        if sibling not in sys.path:
+            sys.path.append(sibling)
 
 
 class DicomAIImport(ScriptedLoadableModule):
@@ -28,33 +48,136 @@ class DicomAIImport(ScriptedLoadableModule):
         self.parent.dependencies = []
         self.parent.contributors = ["DicomAIExtension developers"]
         self.parent.helpText = _(
-            "Load DICOM Segmentation objects written by any tool as segmentation nodes over the "
-            "series they reference, with segment names, colours and terminology."
+            "Load DICOM Segmentation (BINARY, FRACTIONAL, LABELMAP) and Structured Report (TID 1500) "
+            "objects written by any tool as segmentation, markups and table nodes over the series "
+            "they reference. In the DICOM browser this is automatic; this panel loads a folder "
+            "without importing it into the DICOM database."
         )
         self.parent.acknowledgementText = _("DICOM decoding is done by the embedded dicomai core.")
 
 
-#
-# DicomAIImportLogic
-#
+@parameterNodeWrapper
+class DicomAIImportParameterNode:
+    inputPath: Path = Path()
+    showInViews: bool = True
+
+
+class DicomAIImportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
+    def __init__(self, parent=None):
+        ScriptedLoadableModuleWidget.__init__(self, parent)
+        VTKObservationMixin.__init__(self)
+        self.logic = None
+        self._parameterNode = None
+        self._parameterNodeGuiTag = None
+
+    def setup(self):
+        ScriptedLoadableModuleWidget.setup(self)
+        uiWidget = slicer.util.loadUI(self.resourcePath("UI/DicomAIImport.ui"))
+        self.layout.addWidget(uiWidget)
+        self.ui = slicer.util.childWidgetVariables(uiWidget)
+        uiWidget.setMRMLScene(slicer.mrmlScene)
+        self.logic = DicomAIImportLogic()
+        self.ui.loadButton.connect("clicked(bool)", self.onLoadButton)
+        self.setParameterNode(self.logic.getParameterNode())
+
+    def cleanup(self):
+        self.removeObservers()
+
+    def enter(self):
+        self.setParameterNode(self.logic.getParameterNode())
+
+    def exit(self):
+        self.setParameterNode(None)
+
+    def setParameterNode(self, inputParameterNode):
+        if self._parameterNode:
+            self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
+            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._checkCanLoad)
+        self._parameterNode = inputParameterNode
+        if self._parameterNode:
+            self._parameterNodeGuiTag = self._parameterNode.connectGui(self.ui)
+            self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._checkCanLoad)
+            self._checkCanLoad()
+
+    def _checkCanLoad(self, caller=None, event=None):
+        path = str(self._parameterNode.inputPath) if self._parameterNode else ""
+        self.ui.loadButton.enabled = bool(path.strip(". ")) and os.path.exists(path)
+
+    def onLoadButton(self):
+        self.ui.resultLabel.text = ""
+        with slicer.util.tryWithErrorDisplay(_("Loading DICOM objects failed."), waitCursor=True):
+            nodes = self.logic.loadFolder(self._parameterNode.inputPath, show=self._parameterNode.showInViews)
+            self.ui.resultLabel.text = _("Loaded: ") + ", ".join(n.GetName() for n in nodes)
 
 
 class DicomAIImportLogic(ScriptedLoadableModuleLogic):
-    """Thin camelCase wrapper over :func:`dicomai_slicer.load_dicom_objects`."""
+    """camelCase wrappers over ``dicomai_slicer`` for the panel and the Python console."""
 
     def __init__(self):
         ScriptedLoadableModuleLogic.__init__(self)
+        _ensureCorePath()
 
-    def loadDicomObjects(self, paths):
-        """Load DICOM files/folders (image series, SEG, registered object types); returns the nodes.
+    def getParameterNode(self):
+        return DicomAIImportParameterNode(super().getParameterNode())
 
-        A SEG's referenced series is loaded too when it is among ``paths``, next to the SEG or in
-        the DICOM database.
+    def loadDicomObjects(self, paths, show=False):
+        """Load DICOM files/folders (image series, SEG, SR); returns the nodes, volumes first.
+
+        A SEG's or SR's referenced series is loaded too when it is among ``paths``, next to the
+        object or in the DICOM database. The core's packages are installed first if missing.
         """
-        from dicomai_slicer import load_dicom_objects
+        from dicomai_slicer.browser import load_offer_files
 
-        return load_dicom_objects(paths)
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        return load_offer_files([os.fspath(p) for p in paths], show=show)
 
     def load(self, paths):
         """Same as :meth:`loadDicomObjects`."""
         return self.loadDicomObjects(paths)
+
+    def loadFolder(self, path, show=True):
+        """Everything in a folder (or one file), without importing into the DICOM database; shown
+        in the slice views (images with segmentations and markups on top) unless ``show=False``."""
+        return self.loadDicomObjects([path], show=show)
+
+
+class DicomAIImportTest(ScriptedLoadableModuleTest):
+    """Self-test: export a phantom SEG, then load it with this module's logic."""
+
+    def setUp(self):
+        slicer.mrmlScene.Clear()
+
+    def runTest(self):
+        self.setUp()
+        self.test_LoadFolder()
+
+    def test_LoadFolder(self):
+        import tempfile
+
+        import numpy as np
+
+        from dicomai import synthetic
+
+        self.delayDisplay("Writing a phantom CT and its SEG, then loading the folder")
+        with tempfile.TemporaryDirectory(prefix="DicomAIImportTest-") as folder:
+            shape = (8, 32, 32)
+            grid = synthetic.make_grid(shape, (2.0, 1.0, 1.0), orientation="axial")
+            ct, labels, _ = synthetic.phantom(shape)
+            info = synthetic.write_series(Path(folder) / "ct", ct, grid)
+            logic = DicomAIImportLogic()
+            volume = logic.loadDicomObjects([info.folder])[0]
+            segmentation = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "phantom")
+            segmentation.SetReferenceImageGeometryParameterFromVolumeNode(volume)
+            labelmap = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLLabelMapVolumeNode")
+            slicer.util.updateVolumeFromArray(labelmap, labels.astype(np.uint8))
+            labelmap.CopyOrientation(volume)
+            slicer.modules.segmentations.logic().ImportLabelmapToSegmentationNode(labelmap, segmentation)
+            slicer.util.getModuleLogic("DicomAIExport").exportSegmentation(
+                segmentation, volume, Path(folder) / "seg.dcm", segmentationType="auto"
+            )
+            slicer.mrmlScene.Clear()
+            nodes = logic.loadFolder(folder)
+            kinds = sorted(n.GetClassName() for n in nodes)
+            self.assertEqual(kinds, ["vtkMRMLScalarVolumeNode", "vtkMRMLSegmentationNode"])
+        self.delayDisplay("Test passed")

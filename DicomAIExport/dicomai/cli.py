@@ -30,36 +30,66 @@ def _warn(messages, quiet: bool = False) -> None:
 def _cmd_export_seg(args) -> int:
     from .imageio import is_seg_nrrd, read_labelmap, read_seg_nrrd
     from .seg.content import SegmentationContent
-    from .seg.encode import write_seg
+    from .seg.encode import layers_overlap, write_seg
     from .seg.metadata import complete_codes, load_metadata, segments_for_labels
     from .source import read_source_series
 
+    requested = (args.type or ("fractional" if args.probability else "binary")).upper()
+    if args.probability and requested not in ("FRACTIONAL", "AUTO"):
+        raise InputError(
+            f"--probability gives probability maps, written as a FRACTIONAL SEG; --type {args.type} "
+            "needs --labelmap (or use --type fractional)"
+        )
     source = read_source_series(args.source)
     metadata = load_metadata(args.metadata)
     warnings: list = []
-    label_path = Path(args.labelmap)
-    if is_seg_nrrd(label_path):
-        content = read_seg_nrrd(label_path)
-        for s in content.segments:
-            complete_codes(s, warnings)
-        if metadata.segments:
-            warnings.append(
-                f"{label_path.name} carries its own segment names and codes: metadata segments ignored"
-            )
-        content.attributes = metadata.attributes
+    if args.probability:
+        from .seg.probability import content_from_probability_maps
+
+        content = content_from_probability_maps(
+            args.probability,
+            metadata,
+            max_fractional_value=args.max_fractional_value,
+            fractional_type=args.fractional_type,
+            warnings=warnings,
+        )
+        input_path = Path(args.probability[0])
     else:
-        labelmap, grid = read_labelmap(label_path)
-        present = _present_labels(labelmap)
-        if not present:
-            raise InputError(
-                f"labelmap {str(label_path)!r} is empty (every voxel is 0): there is no segment to write"
+        input_path = Path(args.labelmap)
+        if is_seg_nrrd(input_path):
+            content = read_seg_nrrd(input_path)
+            for s in content.segments:
+                complete_codes(s, warnings)
+            if metadata.segments:
+                warnings.append(
+                    f"{input_path.name} carries its own segment names and codes: metadata segments ignored"
+                )
+            content.attributes = metadata.attributes
+        else:
+            labelmap, grid = read_labelmap(input_path)
+            present = _present_labels(labelmap)
+            if not present:
+                raise InputError(
+                    f"labelmap {str(input_path)!r} is empty (every voxel is 0): there is no segment to write"
+                )
+            segments = segments_for_labels(present, metadata, warnings, source_name=input_path.name)
+            content = SegmentationContent.from_labelmap(
+                labelmap, grid, segments, attributes=metadata.attributes
             )
-        segments = segments_for_labels(present, metadata, warnings, source_name=label_path.name)
-        content = SegmentationContent.from_labelmap(labelmap, grid, segments, attributes=metadata.attributes)
-    out = Path(args.out) if args.out else _default_output(label_path)
-    seg_type = args.type.upper()
+    out = Path(args.out) if args.out else _default_output(input_path)
+    seg_type = requested
     if seg_type == "AUTO":
-        seg_type = "BINARY" if content.overlapping else "LABELMAP"
+        if content.fractions:
+            seg_type = "FRACTIONAL"
+        else:
+            # LABELMAP unless some voxel belongs to two segments
+            seg_type = "BINARY" if layers_overlap(content) else "LABELMAP"
+    elif seg_type == "LABELMAP" and layers_overlap(content):
+        raise InputError(
+            f"segments of {input_path.name} overlap (some voxels belong to two segments): a LABELMAP SEG "
+            "gives each voxel one segment; use --type binary, or --type auto to choose by content"
+        )
+    compression = None if args.compression == "auto" else args.compression
     result = write_seg(
         content,
         source,
@@ -71,7 +101,13 @@ def _cmd_export_seg(args) -> int:
         algorithm_name=args.algorithm_name,
         algorithm_version=args.algorithm_version,
         algorithm_type=args.algorithm_type,
+        fractional_type=args.fractional_type,
+        max_fractional_value=args.max_fractional_value,
+        compression=compression,
     )
+    from .seg.encode import COMPRESSIONS
+
+    compression_name = {v: k for k, v in COMPRESSIONS.items()}.get(result.transfer_syntax_uid, "?")
     _warn(warnings + result.warnings, args.quiet)
     if args.json:
         print(
@@ -79,6 +115,8 @@ def _cmd_export_seg(args) -> int:
                 {
                     "output": str(result.path),
                     "segmentation_type": result.segmentation_type,
+                    "compression": compression_name,
+                    "transfer_syntax_uid": result.transfer_syntax_uid,
                     "frames": result.number_of_frames,
                     "segments": [
                         {"number": i, "label": s.label, "labelID": s.label_value}
@@ -91,18 +129,20 @@ def _cmd_export_seg(args) -> int:
             )
         )
     else:
+        extra = "" if compression_name == "none" else f", {compression_name}"
         print(
             f"wrote {result.path} ({result.segmentation_type} SEG, {len(result.segments)} segment(s), "
-            f"{result.number_of_frames} frame(s))"
+            f"{result.number_of_frames} frame(s){extra})"
         )
     return 0
 
 
 def _present_labels(labelmap) -> List[int]:
-    import numpy as np
+    """Label values other than 0 present in the labelmap (counted slice by slice)."""
+    from .seg.fast import slice_label_counts
 
-    counts = np.bincount(labelmap.ravel())
-    return [int(v) for v in np.flatnonzero(counts) if v != 0]
+    values, _ = slice_label_counts(labelmap)
+    return [int(v) for v in values]
 
 
 def _default_output(label_path: Path) -> Path:
@@ -122,9 +162,13 @@ def _cmd_import_seg(args) -> int:
 
     source = read_source_series(args.source, allow_nonuniform=True) if args.source else None
     content = read_seg(args.seg, source)
+    if content.fractions:
+        from .seg.probability import thresholded_view
+
+        content = thresholded_view(content)  # probability maps + their >= 0.5 labelmap
     written = export_content_files(content, args.out, overwrite=args.overwrite)
     _warn(content.warnings + (source.warnings if source else []), args.quiet)
-    counts = content.voxel_counts()
+    counts = _voxel_counts(content) if args.json else {}
     if args.json:
         print(
             json.dumps(
@@ -144,6 +188,19 @@ def _cmd_import_seg(args) -> int:
             print(f"wrote {p}")
         print(f"{len(content.segments)} segment(s) from {args.seg} ({content.segmentation_type})")
     return 0
+
+
+def _voxel_counts(content) -> dict:
+    """Segment number -> voxels, counted slice by slice (no int64 copy of the volume)."""
+    if content.fractions:
+        return content.voxel_counts()
+    from .seg.fast import slice_label_counts
+
+    totals: dict = {}
+    for li, layer in enumerate(content.layers):
+        values, counts = slice_label_counts(layer)
+        totals[li] = dict(zip(values.tolist(), counts.sum(axis=0).tolist()))
+    return {s.number: int(totals.get(s.layer, {}).get(s.label_value, 0)) for s in content.segments}
 
 
 # ---------------------------------------------------------------------------- info
@@ -181,8 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser(
         "export-seg",
         parents=[common],
-        help="labelmap + source series -> DICOM SEG",
-        description="Write a DICOM Segmentation from a labelmap on the grid of a source series.",
+        help="labelmap (or probability maps) + source series -> DICOM SEG",
+        description="Write a DICOM Segmentation (BINARY, LABELMAP or FRACTIONAL) from a labelmap, a "
+        "Slicer .seg.nrrd or probability maps on the grid of a source series.",
     )
     e.add_argument(
         "--source",
@@ -191,19 +249,53 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="folder (or files) of the CT/MR/PT series the labelmap was made on",
     )
-    e.add_argument(
+    given = e.add_mutually_exclusive_group(required=True)
+    given.add_argument(
         "--labelmap",
-        required=True,
         metavar="FILE",
         help="labelmap on the source grid: .nrrd, .nii, .nii.gz, .mha or a Slicer .seg.nrrd",
+    )
+    given.add_argument(
+        "--probability",
+        nargs="+",
+        metavar="FILE",
+        help="probability (or occupancy) maps on the source grid, one file per segment (file n is "
+        "labelID n of --metadata): floats in 0..1, or integers 0..--max-fractional-value; "
+        "written as a FRACTIONAL SEG",
     )
     e.add_argument("--metadata", metavar="JSON", help="segment metadata in dcmqi's JSON format")
     e.add_argument("--out", metavar="FILE", help="output SEG file (default: <labelmap>.seg.dcm)")
     e.add_argument(
         "--type",
-        default="binary",
+        default=None,
+        type=str.lower,
         choices=["binary", "labelmap", "fractional", "auto"],
-        help="segmentation type (default binary, the most widely read)",
+        help="segmentation type: binary (default; the most widely read), labelmap (one frame per "
+        "slice, 8/16-bit: small and fast, needs non-overlapping segments), fractional (default with "
+        "--probability), auto (labelmap unless segments overlap, then binary)",
+    )
+    e.add_argument(
+        "--compression",
+        default="auto",
+        type=str.lower,
+        choices=["auto", "none", "rle", "jpeg-ls", "jpeg2000", "deflate"],
+        help="lossless compression (default auto: none for binary and fractional, rle for labelmap; "
+        "binary takes none, jpeg2000 or deflate). See docs/seg-types.md for who reads what",
+    )
+    e.add_argument(
+        "--fractional-type",
+        default="PROBABILITY",
+        type=str.upper,
+        choices=["PROBABILITY", "OCCUPANCY"],
+        help="meaning of fractional values (default PROBABILITY)",
+    )
+    e.add_argument(
+        "--max-fractional-value",
+        default=255,
+        type=int,
+        metavar="N",
+        help="stored value meaning 1.0 in a FRACTIONAL SEG, 1..255 (default 255); integer "
+        "probability maps are read on this scale",
     )
     e.add_argument("--algorithm-name", metavar="NAME", help="name of the model / algorithm")
     e.add_argument("--algorithm-version", metavar="V", help="its version")

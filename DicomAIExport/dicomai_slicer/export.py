@@ -14,7 +14,7 @@ from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
 
-__all__ = ["SegExport", "export_segmentation"]
+__all__ = ["SegExport", "export_segmentation", "resolve_segmentation_type"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -60,6 +60,21 @@ class SegExport(os.PathLike):
 
     def __hash__(self) -> int:
         return hash(self.path)
+
+
+def resolve_segmentation_type(segmentation_type: Optional[str], content) -> str:
+    """The SEG type to write: "auto" (or None) becomes LABELMAP when no voxel of ``content`` belongs
+    to two segments (one small frame per slice, the compact choice), else BINARY (one frame per
+    segment and slice). Fractional content stays FRACTIONAL. Other values are returned upper-cased.
+    """
+    requested = str(segmentation_type or "auto").upper()
+    if requested != "AUTO":
+        return requested
+    if content.fractions:
+        return "FRACTIONAL"
+    from dicomai.seg.encode import layers_overlap
+
+    return "BINARY" if layers_overlap(content) else "LABELMAP"
 
 
 def _transform_between(node, reference_node):
@@ -155,7 +170,8 @@ def export_segmentation(
     segment_ids:
         Segment IDs to export (segmentation node) or label values (labelmap node); default all.
     segmentation_type:
-        "BINARY" (default), "LABELMAP" or "FRACTIONAL".
+        "BINARY" (default), "LABELMAP", "FRACTIONAL" or "auto" (LABELMAP when no voxel belongs
+        to two segments, else BINARY; see :func:`resolve_segmentation_type`).
     compression:
         Transfer syntax by name ("none", "rle", "jpeg-ls", ...); default the core's choice for the
         type (see :func:`dicomai.seg.encode.write_seg`).
@@ -248,6 +264,7 @@ def export_segmentation(
         elif empty:
             raise InputError(f"every segment of {node.GetName()!r} is empty: nothing to export")
     content.warnings = list(dict.fromkeys(content.warnings))
+    segmentation_type = resolve_segmentation_type(segmentation_type, content)
 
     def core_progress(fraction, message):
         report(0.3 + 0.7 * float(fraction), message)

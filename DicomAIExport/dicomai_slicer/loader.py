@@ -20,7 +20,16 @@ import os
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
-__all__ = ["LoadContext", "load_dicom_objects", "load_seg", "register_loader", "registered_loaders"]
+import numpy as np
+
+__all__ = [
+    "LoadContext",
+    "fraction_volumes",
+    "load_dicom_objects",
+    "load_seg",
+    "register_loader",
+    "registered_loaders",
+]
 
 PathLike = Union[str, "os.PathLike[str]"]
 Loader = Callable[["LoadContext", str], list]
@@ -252,19 +261,57 @@ def load_seg(context: LoadContext, path: str) -> list:
             + (" on disk" if volume is not None else "")
             + ": the segmentation lies on the SEG's own plane positions"
         )
-    if content.fractions:
-        context.warnings.append(
-            f"{path}: FRACTIONAL segmentation loaded as binary segments (fractions >= 0.5)"
-        )
     node = segmentation_node_from_content(
         content, _seg_name(header), reference_volume=volume, scene=context.scene
     )
     node.SetAttribute("DICOM.instanceUIDs", str(header.SOPInstanceUID))
-    add_series_in_subject_hierarchy(
+    series_item = add_series_in_subject_hierarchy(
         node, header, [str(header.SOPInstanceUID)], content.referenced_instance_uids, scene=context.scene
     )
     context.warnings.extend(content.warnings)
-    return [node]
+    maps = fraction_volumes(content, node.GetName(), context.scene, series_item)
+    if maps:
+        context.warnings.append(
+            f"{path}: FRACTIONAL ({content.fractional_type or 'PROBABILITY'}) segmentation: the segments "
+            f"hold the voxels >= 0.5; the fractions are in {len(maps)} volume(s) named '... fraction'"
+        )
+    return [node, *maps]
+
+
+def fraction_volumes(content, name: str, scene, parent_item: int = 0) -> list:
+    """One float volume (values 0..1) per segment of FRACTIONAL content, under ``parent_item``.
+
+    A segmentation node is binary; these volumes keep what a FRACTIONAL SEG holds beyond the
+    thresholded segments (probabilities or occupancy), on the same grid.
+    """
+    import slicer
+
+    from ._images import vtk_matrix
+    from .subject_hierarchy import subject_hierarchy_node
+
+    if not content.fractions:
+        return []
+    shn = subject_hierarchy_node(scene)
+    out = []
+    for info in content.segments:
+        fractions = content.fractions.get(info.number)
+        if fractions is None:
+            continue
+        volume = scene.AddNewNodeByClass(
+            "vtkMRMLScalarVolumeNode", scene.GenerateUniqueName(f"{name}: {info.label} fraction")
+        )
+        slicer.util.updateVolumeFromArray(volume, np.ascontiguousarray(fractions, dtype=np.float32))
+        volume.SetIJKToRASMatrix(vtk_matrix(content.grid.ijk_to_ras()))
+        volume.CreateDefaultDisplayNodes()
+        display = volume.GetDisplayNode()
+        if display is not None:
+            display.SetAutoWindowLevel(False)
+            display.SetWindowLevelMinMax(0.0, 1.0)
+        volume.SetAttribute("DICOM.fractionalType", str(content.fractional_type or "PROBABILITY"))
+        if parent_item:
+            shn.CreateItem(parent_item, volume)
+        out.append(volume)
+    return out
 
 
 register_loader("SEG", load_seg)

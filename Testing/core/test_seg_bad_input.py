@@ -151,7 +151,8 @@ def test_existing_output_is_refused_unless_overwrite(series, tmp_path, capsys):
         write_seg(SegmentationContent.from_labelmap(labels, source.grid, [SegmentInfo(1, "a")]), source, out)
 
 
-def test_a_failure_while_writing_leaves_no_partial_file(series, tmp_path, monkeypatch):
+def test_a_failure_inside_highdicom_leaves_no_partial_file(series, tmp_path, monkeypatch):
+    """The highdicom engine crashing half-way (the fast engine: see test_fast_path)."""
     info, labels, _ = series
     source = read_source_series(info.folder)
     import highdicom
@@ -167,7 +168,7 @@ def test_a_failure_while_writing_leaves_no_partial_file(series, tmp_path, monkey
         (labels == 1).astype(np.uint8), source.grid, [SegmentInfo(1, "x")]
     )
     with pytest.raises(OSError, match="disk full"):
-        write_seg(content, source, out)
+        write_seg(content, source, out, engine="highdicom")
     assert os.listdir(tmp_path) == []
 
 

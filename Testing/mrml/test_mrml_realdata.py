@@ -48,13 +48,17 @@ def test_real_seg_loads_with_the_right_segments_and_voxel_counts(scene, case):
     paths = [path] + ([REALDATA / src_rel] if src_rel else [])
     nodes = load_dicom_objects(paths)
     segs = [n for n in nodes if n.IsA("vtkMRMLSegmentationNode")]
-    volumes = [n for n in nodes if n.IsA("vtkMRMLScalarVolumeNode")]
+    volumes = [
+        n for n in nodes if n.IsA("vtkMRMLScalarVolumeNode") and not n.GetAttribute("DICOM.fractionalType")
+    ]
+    fraction_volumes = [n for n in nodes if n.GetAttribute("DICOM.fractionalType")]
     assert len(segs) == 1
     assert len(volumes) == (1 if src_rel else 0)
     node = segs[0]
 
     source = read_source_series(REALDATA / src_rel, allow_nonuniform=True) if src_rel else None
     content = read_seg(path, source)
+    assert len(fraction_volumes) == (len(content.segments) if content.fractions else 0)
     expected = {
         s.label: int(np.count_nonzero(content.layers[s.layer] == s.label_value)) for s in content.segments
     }

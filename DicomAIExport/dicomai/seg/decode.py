@@ -65,14 +65,42 @@ def _first(seq_owner, keyword):
 
 
 def _lab_to_rgb(value) -> Optional[tuple]:
+    """sRGB 0-255 of a RecommendedDisplayCIELabValue, or None when it is not a displayable colour.
+
+    The conversion (CIELab D65 -> XYZ -> sRGB) is highdicom's ``CIELabColor.to_rgb``, written out
+    here so that reading a SEG does not import highdicom; test_seg_types.py checks both agree.
+    """
     if not value or len(value) != 3:
         return None
-    from highdicom.color import CIELabColor
-
     try:
-        return tuple(int(v) for v in CIELabColor.from_dicom_value(tuple(int(v) for v in value)).to_rgb())
-    except (ValueError, TypeError):
+        l_val, a_val, b_val = (int(v) for v in value)
+    except (TypeError, ValueError):
         return None
+    l_star = l_val * (100.0 / 0xFFFF)
+    a_star = a_val * (255.0 / 0xFFFF) - 128.0
+    b_star = b_val * (255.0 / 0xFFFF) - 128.0
+    y = (l_star + 16) / 116
+    x = a_star / 500 + y
+    z = y - b_star / 200
+
+    def lab_component(c: float) -> float:
+        c3 = c**3
+        return c3 if c3 > 0.008856 else (c - 16.0 / 116) / 7.787
+
+    x, y, z = 95.047 * lab_component(x), 100.0 * lab_component(y), 108.883 * lab_component(z)
+    x, y, z = x / 100, y / 100, z / 100
+    linear = (
+        x * 3.2406 + y * -1.5372 + z * -0.4986,
+        x * -0.9689 + y * 1.8758 + z * 0.0415,
+        x * 0.0557 + y * -0.2040 + z * 1.0570,
+    )
+    out = []
+    for c in linear:
+        c = (1.055 * (c ** (1 / 2.4)) - 0.055 if c > 0.0031308 else 12.92 * c) * 255
+        if not 0 <= round(c) <= 255:
+            return None
+        out.append(int(round(c)))
+    return tuple(out)
 
 
 def segments_from_dataset(ds) -> List[SegmentInfo]:
@@ -130,9 +158,129 @@ class _FrameInfo:
         self.source_uid = source_uid
 
 
-def _frame_infos(ds, n_frames: int, labelmap: bool) -> List[_FrameInfo]:
+# Per-frame functional groups straight from the encoded bytes: pydicom builds a Dataset for every
+# item and nested item (about 0.4 ms a frame); with ~2,000 frames that is most of a SEG's decode
+# time. Only three values per frame are needed, so the items are walked here and anything
+# unexpected sends the caller back to pydicom.
+_ITEM, _ITEM_END, _SEQ_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
+_LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
+_SEGMENT_NUMBER, _POSITION, _SOURCE_UID = 0x0062000B, 0x00200032, 0x00081155
+_WANTED_SQ = {0x0062000A, 0x00209113, 0x00089124, 0x00082112}  # where those three live
+
+
+class _RawFormatError(Exception):
+    pass
+
+
+def _walk(buf: bytes, pos: int, end: int, implicit: bool, found: dict, depth: int, parent: int = 0) -> int:
+    """Read elements from ``pos`` until ``end`` (or an item delimiter) of an item of sequence
+    ``parent``; collect the wanted values where they belong."""
+    from struct import unpack_from
+
+    n = len(buf)
+    while pos < end:
+        if pos + 8 > n:
+            raise _RawFormatError("truncated element")
+        group, elem = unpack_from("<HH", buf, pos)
+        tag = (group << 16) | elem
+        if tag == _ITEM_END:
+            return pos + 8
+        if implicit:
+            (length,) = unpack_from("<L", buf, pos + 4)
+            vr = b"SQ" if (length == 0xFFFFFFFF or tag in _WANTED_SQ) else None
+            pos += 8
+        else:
+            vr = buf[pos + 4 : pos + 6]
+            if vr in _LONG_VRS:
+                (length,) = unpack_from("<L", buf, pos + 8)
+                pos += 12
+            else:
+                (length,) = unpack_from("<H", buf, pos + 6)
+                pos += 8
+        if vr == b"SQ" or (vr == b"UN" and length == 0xFFFFFFFF):
+            if tag in _WANTED_SQ or length == 0xFFFFFFFF:
+                pos = _walk_sequence(buf, pos, length, implicit, found, depth + 1, tag)
+            else:
+                pos += length
+            continue
+        if length == 0xFFFFFFFF:
+            raise _RawFormatError("undefined length outside a sequence")
+        value = buf[pos : pos + length]
+        if tag == _SEGMENT_NUMBER and parent == 0x0062000A and "segment" not in found:
+            found["segment"] = unpack_from("<H", value, 0)[0] if len(value) >= 2 else None
+        elif tag == _POSITION and parent == 0x00209113 and "position" not in found:
+            text = value.decode("ascii").strip(" \x00")
+            found["position"] = [float(v) for v in text.split("\\")] if text else None
+        elif tag == _SOURCE_UID and parent == 0x00082112 and "source_uid" not in found:
+            found["source_uid"] = value.decode("ascii").strip(" \x00") or None
+        pos += length
+    return pos
+
+
+def _walk_sequence(
+    buf: bytes, pos: int, length: int, implicit: bool, found: dict, depth: int, tag_of_sequence: int
+) -> int:
+    from struct import unpack_from
+
+    if depth > 8:
+        raise _RawFormatError("sequences nested too deep")
+    end = len(buf) if length == 0xFFFFFFFF else pos + length
+    while pos < end:
+        group, elem, item_length = unpack_from("<HHL", buf, pos)
+        tag = (group << 16) | elem
+        pos += 8
+        if tag == _SEQ_END:
+            return pos
+        if tag != _ITEM:
+            raise _RawFormatError(f"expected an item, found ({group:04X},{elem:04X})")
+        if item_length == 0xFFFFFFFF:
+            pos = _walk(buf, pos, len(buf), implicit, found, depth, tag_of_sequence)
+        else:
+            _walk(buf, pos, pos + item_length, implicit, found, depth, tag_of_sequence)
+            pos += item_length
+    if length == 0xFFFFFFFF:
+        raise _RawFormatError("sequence without delimiter")
+    return end
+
+
+def _raw_per_frame(ds) -> Optional[list]:
+    """``[{segment, position, source_uid}, ...]`` of every per-frame item, or None to use pydicom."""
+    from struct import unpack_from
+
+    try:
+        raw = ds.get_item(0x52009230)
+    except KeyError:
+        return None
+    value = getattr(raw, "value", None)
+    if raw is None or not isinstance(value, (bytes, bytearray)) or not raw.is_little_endian:
+        return None
+    buf = bytes(value)
+    implicit = bool(raw.is_implicit_VR)
+    out = []
+    pos = 0
+    try:
+        while pos < len(buf):
+            group, elem, item_length = unpack_from("<HHL", buf, pos)
+            tag = (group << 16) | elem
+            pos += 8
+            if tag == _SEQ_END:
+                break
+            if tag != _ITEM:
+                return None
+            found: dict = {}
+            if item_length == 0xFFFFFFFF:
+                pos = _walk(buf, pos, len(buf), implicit, found, 1)
+            else:
+                _walk(buf, pos, pos + item_length, implicit, found, 1)
+                pos += item_length
+            out.append(found)
+    except Exception:  # anything unexpected: pydicom reads the items instead
+        return None
+    return out
+
+
+def _frame_infos(ds, n_frames: int, labelmap: bool, raw: Optional[list] = None) -> List[_FrameInfo]:
     shared = _first(ds, "SharedFunctionalGroupsSequence")
-    per_frame = ds.get("PerFrameFunctionalGroupsSequence", [])
     shared_seg = None
     shared_pos = None
     if shared is not None:
@@ -140,6 +288,25 @@ def _frame_infos(ds, n_frames: int, labelmap: bool) -> List[_FrameInfo]:
         shared_seg = int(item.ReferencedSegmentNumber) if item is not None else None
         item = _first(shared, "PlanePositionSequence")
         shared_pos = item.get("ImagePositionPatient") if item is not None else None
+    if raw is None:
+        raw = _raw_per_frame(ds)
+    if raw is not None:
+        infos = []
+        for i in range(n_frames):
+            found = raw[i] if i < len(raw) else {}
+            seg_no = found.get("segment", shared_seg)
+            pos = found.get("position") or shared_pos
+            if seg_no is None and not labelmap:
+                raise UnsupportedObjectError(
+                    f"frame {i + 1} names no segment (SegmentIdentificationSequence)"
+                )
+            infos.append(
+                _FrameInfo(
+                    seg_no, np.asarray([float(v) for v in pos]) if pos else None, found.get("source_uid")
+                )
+            )
+        return infos
+    per_frame = ds.get("PerFrameFunctionalGroupsSequence", [])
     infos = []
     for i in range(n_frames):
         fg = per_frame[i] if i < len(per_frame) else None
@@ -164,11 +331,12 @@ def _frame_infos(ds, n_frames: int, labelmap: bool) -> List[_FrameInfo]:
     return infos
 
 
-def _plane_geometry(ds):
+def _plane_geometry(ds, first_pf=None):
     """(ImageOrientationPatient, PixelSpacing, SpacingBetweenSlices, SliceThickness) of the SEG."""
     iop = spacing = between = thickness = None
     shared = _first(ds, "SharedFunctionalGroupsSequence")
-    first_pf = _first(ds, "PerFrameFunctionalGroupsSequence")
+    if first_pf is None:
+        first_pf = _first(ds, "PerFrameFunctionalGroupsSequence")
     for owner in (shared, first_pf):
         if owner is None:
             continue
@@ -186,10 +354,10 @@ def _plane_geometry(ds):
     return iop, spacing, between, thickness
 
 
-def _grid_from_seg(ds, infos: List[_FrameInfo], warnings: list) -> Grid:
+def _grid_from_seg(ds, infos: List[_FrameInfo], warnings: list, first_pf=None) -> Grid:
     """The grid a SEG defines by itself: its plane positions on a regular lattice."""
     rows, cols = int(ds.Rows), int(ds.Columns)
-    iop, spacing, between, thickness = _plane_geometry(ds)
+    iop, spacing, between, thickness = _plane_geometry(ds, first_pf)
     spacing = spacing or [1.0, 1.0]
     positions = [f.position for f in infos if f.position is not None]
     if iop is None or not positions:
@@ -226,7 +394,11 @@ def _grid_from_seg(ds, infos: List[_FrameInfo], warnings: list) -> Grid:
 
 
 class _FrameReader:
-    """Gives frame ``i`` of the SEG as a 2D array (uint8 for BINARY/FRACTIONAL, uint8/16 LABELMAP)."""
+    """Frames of the SEG as 2D arrays (uint8 0/1 for BINARY, uint8 FRACTIONAL, uint8/16 LABELMAP).
+
+    Native pixel data is read in place; encapsulated frames are decoded once, in file order,
+    by pydicom's decoders (1-bit frames kept bit-packed until used).
+    """
 
     def __init__(self, ds, path):
         self.ds = ds
@@ -238,9 +410,12 @@ class _FrameReader:
             if "TransferSyntaxUID" in ds.get("file_meta", {})
             else "1.2.840.10008.1.2.1"
         )
+        self.ts = ts
         self.native = ts in _NATIVE
         self.path = path
-        self._cache = None
+        self._packed = None  # decoded 1-bit frames, packed
+        if self.bits not in (1, 8, 16):
+            raise UnsupportedObjectError(f"{str(path)!r}: BitsAllocated {self.bits} is not supported")
         if self.native:
             self.buffer = np.frombuffer(ds.PixelData, dtype=np.uint8)
             frame_bits = self.rows * self.cols * self.bits
@@ -250,11 +425,16 @@ class _FrameReader:
                     f"{str(path)!r}: Pixel Data holds {self.buffer.size} bytes, {self.n} frames of "
                     f"{self.rows}x{self.cols} at {self.bits} bit need {need}"
                 )
+        # 1-bit frames whose rows start on byte boundaries can be read row range by row range
+        self.row_aligned = self.bits == 1 and self.cols % 8 == 0
 
+    # -------------------------------------------------------------------------------- native
     def frame(self, i: int) -> np.ndarray:
         r, c = self.rows, self.cols
         if not self.native:
-            return self._decoded()[i]
+            if self.bits == 1:
+                return np.unpackbits(self._packed_frames()[i], count=r * c, bitorder="little").reshape(r, c)
+            raise UnsupportedObjectError("internal: compressed multi-bit frames are read in order")
         if self.bits == 1:
             npix = r * c
             start = i * npix
@@ -264,23 +444,182 @@ class _FrameReader:
             return bits[off : off + npix].reshape(r, c)
         if self.bits == 8:
             return self.buffer[i * r * c : (i + 1) * r * c].reshape(r, c)
-        if self.bits == 16:
-            words = self.buffer[i * r * c * 2 : (i + 1) * r * c * 2].view("<u2")
-            return words.reshape(r, c)
-        raise UnsupportedObjectError(f"{str(self.path)!r}: BitsAllocated {self.bits} is not supported")
+        words = self.buffer[i * r * c * 2 : (i + 1) * r * c * 2].view("<u2")
+        return words.reshape(r, c)
 
-    def _decoded(self) -> np.ndarray:
-        if self._cache is None:
-            try:
-                arr = self.ds.pixel_array
-            except Exception as e:  # decoder plugins raise many kinds of errors
-                ts = self.ds.file_meta.get("TransferSyntaxUID", "?")
+    def slab(self, i: int):
+        """``(first row, rows holding the set pixels)`` of a 1-bit frame, or None when empty."""
+        r, c = self.rows, self.cols
+        if self.row_aligned:
+            width = c // 8
+            if self.native:
+                start = i * r * width
+                packed = self.buffer[start : start + r * width].reshape(r, width)
+            else:
+                packed = self._packed_frames()[i][: r * width].reshape(r, width)
+            rows = np.flatnonzero(packed.any(axis=1))
+            if rows.size == 0:
+                return None
+            r0, r1 = int(rows[0]), int(rows[-1]) + 1
+            return r0, np.unpackbits(packed[r0:r1], axis=1, bitorder="little")
+        frame = self.frame(i)
+        rows = np.flatnonzero(frame.any(axis=1))
+        if rows.size == 0:
+            return None
+        r0, r1 = int(rows[0]), int(rows[-1]) + 1
+        return r0, frame[r0:r1]
+
+    # -------------------------------------------------------------------------------- encapsulated
+    def _decoder_frames(self):
+        from pydicom.pixels import get_decoder
+
+        try:
+            decoder = get_decoder(self.ts)
+            for arr, _ in decoder.iter_array(self.ds):
+                yield arr.reshape(self.rows, self.cols)
+        except UnsupportedObjectError:
+            raise
+        except Exception as e:  # decoder plugins raise many kinds of errors
+            ts = self.ds.file_meta.get("TransferSyntaxUID", "?")
+            raise UnsupportedObjectError(
+                f"{str(self.path)!r}: cannot decode pixel data in transfer syntax {ts} ({e}); "
+                "install the codecs (pip install 'dicomai[codecs]')"
+            ) from e
+
+    def _packed_frames(self) -> list:
+        if self._packed is None:
+            self._packed = [
+                np.packbits(np.asarray(a, dtype=np.uint8).reshape(-1) != 0, bitorder="little")
+                for a in self._decoder_frames()
+            ]
+            if len(self._packed) < self.n:
                 raise UnsupportedObjectError(
-                    f"{str(self.path)!r}: cannot decode pixel data in transfer syntax {ts} ({e}); "
-                    "install the codecs (pip install 'dicomai[codecs]')"
-                ) from e
-            self._cache = arr.reshape(self.n, self.rows, self.cols)
-        return self._cache
+                    f"{str(self.path)!r}: Pixel Data holds {len(self._packed)} frames, "
+                    f"NumberOfFrames is {self.n}"
+                )
+        return self._packed
+
+    def frames(self):
+        """Every frame, in file order."""
+        if self.native:
+            for i in range(self.n):
+                yield self.frame(i)
+        elif self.bits == 1:
+            for i in range(self.n):
+                yield self.frame(i)
+        else:
+            count = 0
+            for arr in self._decoder_frames():
+                if count >= self.n:
+                    break
+                yield arr
+                count += 1
+            if count < self.n:
+                raise UnsupportedObjectError(
+                    f"{str(self.path)!r}: Pixel Data holds {count} frames, NumberOfFrames is {self.n}"
+                )
+
+
+def _read_seg_file(path):
+    """``(dataset, per-frame values or None, first per-frame item or None)``.
+
+    The file is read by pydicom up to the Per-Frame Functional Groups Sequence; that sequence is
+    walked here (:func:`_walk_sequence`), then pydicom reads what follows (Pixel Data). Deflated
+    and big endian files, and any surprise, are read by pydicom whole.
+    """
+    import struct
+
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+    from pydicom.filebase import DicomBytesIO
+    from pydicom.filereader import read_dataset, read_partial
+
+    def whole():
+        ds = pydicom.dcmread(str(path))
+        return ds, None, None
+
+    try:
+        with open(str(path), "rb") as fp:
+            ds = read_partial(fp, stop_when=lambda tag, vr, length: tag >= 0x52009230)
+            ts = str(ds.file_meta.get("TransferSyntaxUID", "")) if "file_meta" in ds.__dict__ else ""
+            if ts in ("1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.2", ""):
+                return whole()
+            implicit = ts == "1.2.840.10008.1.2"
+            start = fp.tell()
+            head = fp.read(12)
+            if len(head) < 8:
+                return ds, None, None
+            group, elem = struct.unpack_from("<HH", head, 0)
+            if (group << 16 | elem) != 0x52009230:
+                fp.seek(start)
+                tail = read_dataset(fp, implicit, True)
+            else:
+                if implicit:
+                    (length,) = struct.unpack_from("<L", head, 4)
+                    value_start = start + 8
+                else:
+                    (length,) = struct.unpack_from("<L", head, 8)
+                    value_start = start + 12
+                fp.seek(value_start)
+                buf = fp.read() if length == 0xFFFFFFFF else fp.read(length)
+                frames, first_item, end = _parse_per_frame(buf, implicit, length)
+                if frames is None:
+                    return whole()
+                del buf
+                fp.seek(value_start + end)
+                tail = read_dataset(fp, implicit, True)
+                if first_item is not None:
+                    first_item = read_dataset(DicomBytesIO(first_item), implicit, True)
+                for tag in tail.keys():
+                    ds[tag] = tail[tag]
+                return ds, frames, first_item
+            for tag in tail.keys():
+                ds[tag] = tail[tag]
+            return ds, None, None
+    except (InvalidDicomError, OSError, EOFError) as e:
+        raise InputError(f"cannot read {str(path)!r} as DICOM: {e}") from e
+    except Exception:  # anything unexpected: let pydicom read it (and say what is wrong)
+        try:
+            return whole()
+        except (InvalidDicomError, OSError, EOFError) as e:
+            raise InputError(f"cannot read {str(path)!r} as DICOM: {e}") from e
+
+
+def _parse_per_frame(buf: bytes, implicit: bool, length: int) -> tuple:
+    """Walk the value of PerFrameFunctionalGroupsSequence: (values per frame, first item bytes,
+    end offset of the sequence in ``buf``); (None, None, 0) when it cannot be walked."""
+    from struct import unpack_from
+
+    out = []
+    first_item = None
+    pos = 0
+    end = len(buf) if length == 0xFFFFFFFF else length
+    try:
+        while pos < end:
+            group, elem, item_length = unpack_from("<HHL", buf, pos)
+            tag = (group << 16) | elem
+            pos += 8
+            if tag == _SEQ_END:
+                return out, first_item, pos
+            if tag != _ITEM:
+                return None, None, 0
+            found: dict = {}
+            item_start = pos
+            if item_length == 0xFFFFFFFF:
+                pos = _walk(buf, pos, len(buf), implicit, found, 1, 0x52009230)
+                body_end = pos - 8
+            else:
+                _walk(buf, pos, pos + item_length, implicit, found, 1, 0x52009230)
+                pos += item_length
+                body_end = pos
+            if first_item is None:
+                first_item = buf[item_start:body_end]
+            out.append(found)
+    except Exception:
+        return None, None, 0
+    if length == 0xFFFFFFFF:
+        return None, None, 0  # no sequence delimiter
+    return out, first_item, end
 
 
 def read_seg(path, source: Optional[SourceSeries] = None) -> SegmentationContent:
@@ -301,13 +640,7 @@ def read_seg(path, source: Optional[SourceSeries] = None) -> SegmentationContent
     InputError
         The SEG does not belong to ``source`` (other frame of reference, frames outside it).
     """
-    import pydicom
-    from pydicom.errors import InvalidDicomError
-
-    try:
-        ds = pydicom.dcmread(str(path))
-    except (InvalidDicomError, OSError, EOFError) as e:
-        raise InputError(f"cannot read {str(path)!r} as DICOM: {e}") from e
+    ds, raw_frames, first_item = _read_seg_file(path)
     _check_sop_class(ds, path)
     if "PixelData" not in ds:
         raise UnsupportedObjectError(f"{str(path)!r} has no Pixel Data")
@@ -317,7 +650,7 @@ def read_seg(path, source: Optional[SourceSeries] = None) -> SegmentationContent
         seg_type = "LABELMAP"
     n_frames = int(ds.get("NumberOfFrames", 1) or 1)
     all_segments = segments_from_dataset(ds)
-    infos = _frame_infos(ds, n_frames, seg_type == "LABELMAP")
+    infos = _frame_infos(ds, n_frames, seg_type == "LABELMAP", raw_frames)
     seg_for = str(ds.get("FrameOfReferenceUID", "")) or None
 
     if source is not None:
@@ -329,9 +662,9 @@ def read_seg(path, source: Optional[SourceSeries] = None) -> SegmentationContent
                 "the source is not the series the SEG was made on"
             )
     else:
-        grid = _grid_from_seg(ds, infos, warnings)
+        grid = _grid_from_seg(ds, infos, warnings, first_item)
 
-    placements = _placements(ds, infos, grid, source, path, warnings)
+    placements = _placements(ds, infos, grid, source, path, warnings, first_item)
     reader = _FrameReader(ds, path)
     frames_per_segment: Dict[int, int] = {}
     for f in infos:
@@ -340,7 +673,7 @@ def read_seg(path, source: Optional[SourceSeries] = None) -> SegmentationContent
 
     content = SegmentationContent(grid=grid, segments=[], segmentation_type=seg_type)
     if seg_type == "LABELMAP":
-        _decode_labelmap(content, all_segments, reader, placements)
+        _decode_labelmap(content, all_segments, reader, placements, ds, warnings)
         frames_per_segment = _labelmap_frame_counts(content)
     elif seg_type == "FRACTIONAL":
         _decode_fractional(content, ds, all_segments, infos, reader, placements)
@@ -380,9 +713,11 @@ def read_seg(path, source: Optional[SourceSeries] = None) -> SegmentationContent
         )
         if ds.get(kw) not in (None, "")
     }
-    background = [s for s in all_segments if s.number == 0]
-    if background:
-        content.attributes["BackgroundSegmentLabel"] = background[0].label
+    if seg_type == "LABELMAP":
+        bg_number = labelmap_background_number(ds)
+        background = [s for s in all_segments if s.number == bg_number]
+        if background:
+            content.attributes["BackgroundSegmentLabel"] = background[0].label
     if (
         source is not None
         and content.referenced_series_uid
@@ -396,10 +731,10 @@ def read_seg(path, source: Optional[SourceSeries] = None) -> SegmentationContent
     return content
 
 
-def _placements(ds, infos, grid: Grid, source, path, warnings) -> List[Optional[tuple]]:
+def _placements(ds, infos, grid: Grid, source, path, warnings, first_pf=None) -> List[Optional[tuple]]:
     """(k, r0, c0) on ``grid`` for every frame, or None for frames that cannot be placed."""
     rows, cols = int(ds.Rows), int(ds.Columns)
-    iop, spacing, _, _ = _plane_geometry(ds)
+    iop, spacing, _, _ = _plane_geometry(ds, first_pf)
     if iop is not None and not np.allclose(np.asarray(iop), grid.image_orientation, atol=1e-3):
         raise UnsupportedObjectError(
             f"{str(path)!r}: frame orientation {iop} differs from the grid's "
@@ -503,15 +838,17 @@ def _decode_binary(content, segments, infos, reader, placements) -> None:
     next_value: List[int] = []
     kept = []
     for seg in segments:
-        frames = by_segment.get(seg.number, [])
         masks = []
-        for i in frames:
-            m = reader.frame(i)
-            if m.any():
-                masks.append((placements[i], m.astype(bool, copy=False)))
+        for i in by_segment.get(seg.number, []):
+            if placements[i] is None:
+                continue
+            found = reader.slab(i)
+            if found is not None:
+                k, r0, c0 = placements[i]
+                masks.append((k, r0 + found[0], c0, found[1].view(bool)))
         target = None
         for li, layer in enumerate(layers):
-            if not any(_collides(layer[k], m, r0, c0) for (k, r0, c0), m in masks):
+            if not any(_collides(layer[k], m, r0, c0) for k, r0, c0, m in masks):
                 target = li
                 break
         if target is None:
@@ -521,9 +858,9 @@ def _decode_binary(content, segments, infos, reader, placements) -> None:
         next_value[target] += 1
         value = next_value[target]
         layer = layers[target]
-        for (k, r0, c0), m in masks:
+        for k, r0, c0, m in masks:
             t, f = _paste(layer[k], m, r0, c0)
-            t[f] = value
+            np.copyto(t, value, where=f)
         seg.layer, seg.label_value = target, value
         kept.append(seg)
     content.layers = layers or [np.zeros(grid.shape, np.uint8)]
@@ -535,45 +872,97 @@ def _collides(layer2d: np.ndarray, mask: np.ndarray, r0: int, c0: int) -> bool:
     return bool(np.any(t[m]))
 
 
-def _decode_labelmap(content, segments, reader, placements) -> None:
+def labelmap_background_number(ds) -> int:
+    """The segment number a LABELMAP SEG uses for background.
+
+    Pixel Padding Value names it (Sup 243); when that value describes no segment, or is absent,
+    segment 0 is the background, as highdicom and dcmqi write it ("Background", DCM 125040).
+    """
+    numbers = {int(item.SegmentNumber) for item in ds.get("SegmentSequence", []) if "SegmentNumber" in item}
+    padding = ds.get("PixelPaddingValue")
+    if padding is not None and int(padding) in numbers:
+        return int(padding)
+    return 0
+
+
+def _decode_labelmap(content, segments, reader, placements, ds, warnings) -> None:
+    """Stored values are segment numbers; the background segment (:func:`labelmap_background_number`)
+    and the Pixel Padding Value become 0, as does any value no segment describes (with a warning)."""
     grid = content.grid
-    numbers = [s.number for s in segments if s.number != 0]
-    dtype = np.uint8 if (max(numbers) if numbers else 0) < 256 else np.uint16
+    background = labelmap_background_number(ds)
+    padding = ds.get("PixelPaddingValue")
+    real = [s for s in segments if s.number != background]
+    numbers = [s.number for s in real]
+    # a segment numbered 0 (background elsewhere) needs another label value in our layers
+    label_of = {n: (n if n != 0 else max(numbers) + 1) for n in numbers}
+    top_label = max(label_of.values()) if label_of else 0
+    dtype = np.uint8 if top_label < 256 else np.uint16
+    identity = background == 0 and padding in (None, 0) and all(n == v for n, v in label_of.items())
     layer = np.zeros(grid.shape, dtype)
-    for i, p in enumerate(placements):
+    written = np.zeros(grid.shape[0], dtype=bool)
+    lut = None
+    for i, frame in enumerate(reader.frames()):
+        p = placements[i] if i < len(placements) else None
         if p is None:
             continue
+        if not identity:
+            if lut is None or lut.size <= int(frame.max()):
+                lut = np.zeros(max(int(frame.max()), top_label, background) + 1, dtype)
+                for n, v in label_of.items():
+                    lut[n] = v
+                if padding is not None and int(padding) < lut.size and int(padding) not in label_of:
+                    lut[int(padding)] = 0
+            frame = lut[frame]
         k, r0, c0 = p
-        t, f = _paste(layer[k], reader.frame(i), r0, c0)
-        nz = f != 0
-        t[nz] = f[nz]
-    for s in segments:
-        s.layer, s.label_value = 0, s.number
+        t, f = _paste(layer[k], frame, r0, c0)
+        if not written[k] and t.shape == layer[k].shape:
+            t[...] = f
+        else:
+            np.copyto(t, f, where=f != 0)
+        written[k] = True
+    values, _ = _slice_counts(layer)
+    allowed = set(label_of.values())
+    stray = [int(v) for v in values if int(v) not in allowed]
+    if stray:
+        warnings.append(
+            f"pixel values {stray[:10]} are not described in SegmentSequence (every stored value should "
+            "be, PS3.3 C.8.20.2.3): read as background"
+        )
+        lut = np.arange(int(values.max()) + 1, dtype=dtype)
+        lut[stray] = 0
+        layer = lut[layer]
+    for s in real:
+        s.layer, s.label_value = 0, label_of[s.number]
     content.layers = [layer]
-    content.segments = [s for s in segments if s.number != 0]
+    content.segments = real
+
+
+def _slice_counts(layer):
+    from .fast import slice_label_counts
+
+    return slice_label_counts(layer)
 
 
 def _labelmap_frame_counts(content) -> Dict[int, int]:
-    layer = content.layers[0]
-    out = {}
-    for s in content.segments:
-        out[s.number] = int((layer == s.number).reshape(layer.shape[0], -1).any(axis=1).sum())
-    return out
+    values, counts = _slice_counts(content.layers[0])
+    slices = dict(zip(values.tolist(), (counts > 0).sum(axis=0).tolist()))
+    return {s.number: int(slices.get(s.label_value, 0)) for s in content.segments}
 
 
 def _decode_fractional(content, ds, segments, infos, reader, placements) -> None:
     grid = content.grid
     maxv = float(ds.get("MaximumFractionalValue", 255) or 255)
     fractions: Dict[int, np.ndarray] = {}
-    for i, f in enumerate(infos):
-        p = placements[i]
+    for i, frame in enumerate(reader.frames()):
+        p = placements[i] if i < len(placements) else None
         if p is None:
             continue
+        f = infos[i]
         k, r0, c0 = p
         arr = fractions.get(f.segment)
         if arr is None:
             arr = fractions[f.segment] = np.zeros(grid.shape, np.float32)
-        t, fr = _paste(arr[k], reader.frame(i), r0, c0)
+        t, fr = _paste(arr[k], frame, r0, c0)
         t[...] = fr.astype(np.float32) / maxv
     for s in segments:
         fractions.setdefault(s.number, np.zeros(grid.shape, np.float32))

@@ -1,7 +1,12 @@
-"""Encoding :class:`SegmentationContent` as a DICOM Segmentation with highdicom.
+"""Encoding :class:`SegmentationContent` as a DICOM Segmentation (BINARY, LABELMAP, FRACTIONAL).
 
 The SEG references every source instance, copies patient and study from the source series and
 starts a new series. Empty frames are left out.
+
+Two engines write the same object: highdicom's ``Segmentation`` constructor (the reference) and
+:mod:`dicomai.seg.fast`, which builds the per-frame functional groups and pixel data directly and
+is used whenever it covers the input (``engine="auto"``). ``Testing/core/test_fast_path.py`` proves
+their outputs equivalent.
 """
 
 from __future__ import annotations
@@ -9,22 +14,65 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
 from ..errors import GeometryMismatchError, InputError
 from ..fileio import atomic_output, check_writable
 from ..source import SourceSeries
-from .content import SegmentationContent, SegmentInfo, relabel
+from .content import SegmentationContent, SegmentInfo
 
-__all__ = ["SEG_TYPES", "SegWriteResult", "write_seg", "MANUFACTURER", "MODEL_NAME"]
+__all__ = [
+    "COMPRESSIONS",
+    "DEFAULT_COMPRESSION",
+    "ENGINES",
+    "MANUFACTURER",
+    "MODEL_NAME",
+    "SEG_TYPES",
+    "SegWriteResult",
+    "layers_overlap",
+    "segment_description",
+    "transfer_syntax_for",
+    "write_seg",
+]
 
 SEG_TYPES = ("BINARY", "LABELMAP", "FRACTIONAL")
+ENGINES = ("auto", "fast", "highdicom")
 MANUFACTURER = "DicomAI"
 MODEL_NAME = "DicomAIExtension"
 
+#: Compression name -> transfer syntax UID.
+COMPRESSIONS = {
+    "none": "1.2.840.10008.1.2.1",  # Explicit VR Little Endian
+    "deflate": "1.2.840.10008.1.2.1.99",  # Deflated Explicit VR Little Endian
+    "rle": "1.2.840.10008.1.2.5",  # RLE Lossless
+    "jpeg-ls": "1.2.840.10008.1.2.4.80",  # JPEG-LS Lossless
+    "jpeg2000": "1.2.840.10008.1.2.4.90",  # JPEG 2000 Lossless
+}
+
+#: Which compressions each type accepts (BINARY frames are 1 bit: only JPEG 2000 codes them).
+ALLOWED_COMPRESSIONS = {
+    "BINARY": ("none", "deflate", "jpeg2000"),
+    "LABELMAP": ("none", "deflate", "rle", "jpeg-ls", "jpeg2000"),
+    "FRACTIONAL": ("none", "deflate", "rle", "jpeg-ls", "jpeg2000"),
+}
+
+#: Defaults, chosen from measurements (docs/seg-types.md): uncompressed BINARY is what every reader
+#: reads; RLE LABELMAP is ~250x smaller than native, read by dcmqi (so Slicer core), dcmjs/OHIF,
+#: highdicom and DCMTK, and costs ~0.1 ms a frame with our encoder. JPEG-LS and JPEG 2000 are
+#: smaller still but dcmqi (DCMTK dcmseg) refuses them.
+DEFAULT_COMPRESSION = {"BINARY": "none", "LABELMAP": "rle", "FRACTIONAL": "none"}
+
 _CS_BAD = re.compile(r"[^A-Z0-9 _]")
+_HIGHDICOM_SYNTAXES = {
+    "1.2.840.10008.1.2",
+    "1.2.840.10008.1.2.1",
+    "1.2.840.10008.1.2.4.80",
+    "1.2.840.10008.1.2.4.90",
+    "1.2.840.10008.1.2.5",
+}
+_DEFLATED = "1.2.840.10008.1.2.1.99"
 
 
 @dataclass
@@ -38,6 +86,8 @@ class SegWriteResult:
     sop_instance_uid: str
     series_instance_uid: str
     warnings: list = field(default_factory=list)
+    transfer_syntax_uid: str = COMPRESSIONS["none"]
+    engine: str = "highdicom"
 
 
 def _content_label(text: str) -> str:
@@ -105,6 +155,112 @@ def _check_grid(content: SegmentationContent, source: SourceSeries) -> None:
         )
 
 
+def transfer_syntax_for(segmentation_type: str, compression: Optional[str] = None) -> str:
+    """The transfer syntax UID for a compression name (``None``: the type's default).
+
+    Raises
+    ------
+    InputError
+        Unknown compression, or one the type cannot use (BINARY with RLE or JPEG-LS).
+    """
+    seg_type = str(segmentation_type).upper()
+    name = (compression or DEFAULT_COMPRESSION.get(seg_type, "none")).lower()
+    if name not in COMPRESSIONS:
+        raise InputError(f"compression {compression!r} is not one of {', '.join(COMPRESSIONS)}")
+    allowed = ALLOWED_COMPRESSIONS.get(seg_type, ("none",))
+    if name not in allowed:
+        raise InputError(
+            f"{seg_type} SEG cannot use {name} compression (1-bit frames); use one of {', '.join(allowed)}"
+        )
+    return COMPRESSIONS[name]
+
+
+def layers_overlap(content: SegmentationContent, segments: Optional[Sequence[SegmentInfo]] = None) -> bool:
+    """True when some voxel belongs to two of ``segments`` (default: all), i.e. to two layers.
+
+    Segments that share a layer never overlap; several layers may still hold disjoint segments
+    (Slicer does not always merge layers back), so the voxels are checked.
+    """
+    segs = list(content.segments if segments is None else segments)
+    used = sorted({s.layer for s in segs})
+    if len(used) < 2 or content.fractions:
+        return False
+    occupied = np.zeros(content.grid.shape, dtype=np.uint8)
+    for li in used:
+        values = [s.label_value for s in segs if s.layer == li]
+        layer = content.layers[li]
+        for k in range(layer.shape[0]):
+            hit = np.isin(layer[k], values)
+            if np.any(occupied[k][hit]):
+                return True
+            occupied[k] |= hit
+    return False
+
+
+@dataclass
+class _Prepared:
+    """Segments with voxels and what both engines need about them."""
+
+    kept: List[SegmentInfo]
+    where: List[tuple] = field(default_factory=list)  # (layer, label value) per kept segment
+    layers: List[np.ndarray] = field(default_factory=list)
+    fractions: List[np.ndarray] = field(default_factory=list)
+    overlap: str = "NO"
+    presence: dict = field(default_factory=dict)  # layer -> fast.slice_label_counts(layer)
+
+
+def _prepare(content: SegmentationContent, segments: list, seg_type: str, max_fractional_value: int):
+    if seg_type == "FRACTIONAL" and content.fractions:
+        kept = [s for s in segments if s.number in content.fractions and np.any(content.fractions[s.number])]
+        arrays = [content.fractions[s.number] for s in kept]
+        return _Prepared(kept=kept, fractions=arrays, overlap="UNDEFINED" if len(kept) > 1 else "NO")
+    from .fast import slice_label_counts
+
+    # voxel counts per segment from per-slice histograms (a whole-volume bincount is 10x slower)
+    counts: Dict[int, int] = {}
+    presence = {}
+    for li, layer in enumerate(content.layers):
+        mine = [s for s in segments if s.layer == li]
+        if not mine:
+            continue
+        values, per_slice = presence[li] = slice_label_counts(layer)
+        totals = dict(zip(values.tolist(), per_slice.sum(axis=0).tolist()))
+        for s in mine:
+            counts[s.number] = int(totals.get(s.label_value, 0))
+    kept = [s for s in segments if counts.get(s.number, 0) > 0]
+    prepared = _Prepared(kept=kept, layers=list(content.layers), presence=presence)
+    prepared.where = [(s.layer, s.label_value) for s in kept]
+    used = sorted({s.layer for s in kept})
+    if len(used) > 1:
+        overlapping = layers_overlap(content, kept)
+        prepared.overlap = "YES" if overlapping else "NO"
+        if seg_type == "LABELMAP":
+            if overlapping:
+                raise InputError(
+                    f"segments overlap ({len(used)} layers share voxels): a LABELMAP SEG gives each "
+                    "voxel one segment; write BINARY (or --type auto) instead"
+                )
+            prepared.layers, prepared.where = _merge_layers(content, kept)
+            prepared.presence = {}
+    if seg_type == "FRACTIONAL":
+        # binary content written as FRACTIONAL: 0 or the maximum value
+        prepared.fractions = [
+            (content.layers[li] == v).astype(np.uint8) * np.uint8(max_fractional_value)
+            for li, v in prepared.where
+        ]
+        prepared.overlap = "UNDEFINED" if len(kept) > 1 else "NO"
+    return prepared
+
+
+def _merge_layers(content: SegmentationContent, kept: list) -> tuple:
+    """One layer holding disjoint segments that live in several layers (values 1..N)."""
+    dtype = np.uint8 if len(kept) < 256 else np.uint16
+    merged = np.zeros(content.grid.shape, dtype=dtype)
+    for i, s in enumerate(kept, start=1):
+        merged[content.layers[s.layer] == s.label_value] = i
+    return [merged], [(0, i) for i in range(1, len(kept) + 1)]
+
+
 def write_seg(
     content: SegmentationContent,
     source: SourceSeries,
@@ -121,6 +277,8 @@ def write_seg(
     fractional_type: str = "PROBABILITY",
     max_fractional_value: int = 255,
     transfer_syntax_uid: Optional[str] = None,
+    compression: Optional[str] = None,
+    engine: str = "auto",
     manufacturer: str = MANUFACTURER,
     progress: Optional[Callable[[float, str], None]] = None,
 ) -> SegWriteResult:
@@ -135,22 +293,35 @@ def write_seg(
     output:
         Path of the file to write; written under a temporary name and renamed when complete.
     segmentation_type:
-        ``"BINARY"`` (default), ``"LABELMAP"`` or ``"FRACTIONAL"``.
+        ``"BINARY"`` (default), ``"LABELMAP"`` (Label Map Segmentation Storage: 8-bit frames up to
+        255 segments, 16-bit beyond; segment 0 "Background" is added, as PS3.3 C.8.20.2.3 asks
+        every stored value to be described) or ``"FRACTIONAL"`` (``content.fractions``; values
+        quantized to ``max_fractional_value``).
     algorithm_name, algorithm_version, algorithm_type:
         When given, applied to every automatic/semi-automatic segment (they override the
         metadata); otherwise each segment keeps its own.
+    fractional_type, max_fractional_value:
+        FRACTIONAL only: ``"PROBABILITY"`` or ``"OCCUPANCY"``, and the stored value meaning 1.0
+        (1..255).
+    compression:
+        ``"none"``, ``"deflate"``, ``"rle"``, ``"jpeg-ls"`` or ``"jpeg2000"`` (all lossless);
+        ``None`` picks :data:`DEFAULT_COMPRESSION` for the type. ``transfer_syntax_uid`` is the
+        same choice by UID (give one or the other).
+    engine:
+        ``"auto"`` (the fast writer when it covers the input, else highdicom), ``"fast"`` (raise
+        if it does not) or ``"highdicom"`` (the reference implementation).
 
     Raises
     ------
     GeometryMismatchError
         The content grid is not the source grid.
     InputError
-        No segment has any voxel; overlapping segments asked to be written as LABELMAP.
+        No segment has any voxel; overlapping segments asked to be written as LABELMAP; a
+        compression the type cannot use.
     OutputExistsError
         ``output`` exists and ``overwrite`` is false.
     """
-    import highdicom as hd
-    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+    from pydicom.uid import generate_uid
 
     from .. import __version__
 
@@ -159,6 +330,25 @@ def write_seg(
     seg_type = str(segmentation_type).upper()
     if seg_type not in SEG_TYPES:
         raise InputError(f"segmentation type {segmentation_type!r} is not one of {', '.join(SEG_TYPES)}")
+    if engine not in ENGINES:
+        raise InputError(f"engine {engine!r} is not one of {', '.join(ENGINES)}")
+    if transfer_syntax_uid and compression:
+        raise InputError("give a compression or a transfer syntax UID, not both")
+    if transfer_syntax_uid:
+        ts = str(transfer_syntax_uid)
+        names = {v: k for k, v in COMPRESSIONS.items()}
+        if ts in names:
+            transfer_syntax_for(seg_type, names[ts])  # checks the type can use it
+    else:
+        ts = transfer_syntax_for(seg_type, compression)
+    if seg_type == "FRACTIONAL":
+        fractional_type = str(fractional_type or "PROBABILITY").upper()
+        if fractional_type not in ("PROBABILITY", "OCCUPANCY"):
+            raise InputError(f"fractional type {fractional_type!r} is not PROBABILITY or OCCUPANCY")
+        if not 1 <= int(max_fractional_value) <= 255:
+            raise InputError(
+                f"maximum fractional value {max_fractional_value!r} must be 1..255 (8-bit frames)"
+            )
     _check_grid(content, source)
     warnings = list(content.warnings) + list(source.warnings)
     report = progress or (lambda fraction, message: None)
@@ -183,7 +373,8 @@ def write_seg(
         )
 
     report(0.05, "preparing pixel data")
-    pixel_array, kept = _pixel_array(content, segments, seg_type)
+    prepared = _prepare(content, segments, seg_type, int(max_fractional_value))
+    kept = prepared.kept
     if not kept:
         raise InputError("every segment is empty (no voxel set): nothing to write")
     dropped = [s for s in segments if s not in kept]
@@ -192,6 +383,8 @@ def write_seg(
         raise InputError(
             f"{len(dropped)} segment(s) have no voxels ({names}); remove them or check the labelmap"
         )
+    if seg_type == "LABELMAP" and len(kept) > 65535:
+        raise InputError(f"{len(kept)} segments: a LABELMAP SEG holds at most 65535 (16-bit frames)")
     descriptions = [segment_description(s, i) for i, s in enumerate(kept, start=1)]
 
     attrs = dict(content.attributes)
@@ -201,51 +394,122 @@ def write_seg(
         series_number = int(attrs.get("SeriesNumber") or 0) or _default_series_number(source)
     if instance_number is None:
         instance_number = int(attrs.get("InstanceNumber") or 1)
+    extra = {"SeriesDescription": str(series_description)[:64]}
+    for kw in ("ClinicalTrialSeriesID", "ClinicalTrialTimePointID", "ClinicalTrialCoordinatingCenterName"):
+        if attrs.get(kw):
+            extra[kw] = str(attrs[kw])
+    body_part = attrs.get("BodyPartExamined") or source.first.get("BodyPartExamined")
+    if body_part:
+        extra["BodyPartExamined"] = str(body_part)
+    meta = {
+        "sop_instance_uid": generate_uid(),
+        "series_instance_uid": generate_uid(),
+        "series_number": int(series_number),
+        "instance_number": int(instance_number),
+        "manufacturer": manufacturer,
+        "manufacturer_model_name": MODEL_NAME,
+        "software_versions": f"dicomai {__version__}",
+        "device_serial_number": "0",
+        "content_label": _content_label(attrs.get("ContentLabel") or "SEGMENTATION"),
+        "content_description": attrs.get("ContentDescription") or None,
+        "content_creator_name": attrs.get("ContentCreatorName") or None,
+        "segments_overlap": prepared.overlap,
+        "extra": extra,
+    }
 
+    from .fast import unsupported_reason
+
+    reason = unsupported_reason(source, seg_type, ts) if engine != "highdicom" else "highdicom asked for"
+    if engine == "fast" and reason:
+        raise InputError(f"the fast SEG writer does not cover this input: {reason}")
     report(0.2, f"encoding {len(kept)} segment(s)")
+    if reason is None:
+        from .fast import FastSegInput, write_fast
+
+        inp = FastSegInput(
+            seg_type=seg_type,
+            descriptions=descriptions,
+            layers=prepared.layers,
+            where=prepared.where,
+            fractions=prepared.fractions,
+            fractional_type=fractional_type,
+            max_fractional_value=int(max_fractional_value),
+            presence=prepared.presence,
+        )
+        with atomic_output(output, overwrite) as tmp:
+            _, n_frames = write_fast(inp, source, tmp, meta, ts, progress=report)
+        used_engine = "fast"
+    else:
+        n_frames = _write_with_highdicom(
+            prepared, descriptions, source, output, overwrite, seg_type, ts, meta,
+            fractional_type, int(max_fractional_value), report,
+        )  # fmt: skip
+        used_engine = "highdicom"
+    report(1.0, "done")
+    return SegWriteResult(
+        path=output,
+        segmentation_type=seg_type,
+        number_of_frames=int(n_frames),
+        segments=kept,
+        sop_instance_uid=meta["sop_instance_uid"],
+        series_instance_uid=meta["series_instance_uid"],
+        warnings=warnings,
+        transfer_syntax_uid=ts,
+        engine=used_engine,
+    )
+
+
+def _write_with_highdicom(
+    prepared: _Prepared,
+    descriptions: list,
+    source: SourceSeries,
+    output: Path,
+    overwrite: bool,
+    seg_type: str,
+    ts: str,
+    meta: dict,
+    fractional_type: str,
+    max_fractional_value: int,
+    report,
+) -> int:
+    import highdicom as hd
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    if ts != _DEFLATED and ts not in _HIGHDICOM_SYNTAXES:
+        raise InputError(f"transfer syntax {ts} is not supported for SEG")
+    pixel_array = _pixel_array(prepared, seg_type, source.grid.shape, max_fractional_value)
     kwargs = {}
     if seg_type == "FRACTIONAL":
-        kwargs.update(fractional_type=fractional_type, max_fractional_value=int(max_fractional_value))
+        kwargs.update(fractional_type=fractional_type, max_fractional_value=max_fractional_value)
     seg = hd.seg.Segmentation(
         source_images=source.datasets,
         pixel_array=pixel_array,
         segmentation_type=seg_type,
         segment_descriptions=descriptions,
-        series_instance_uid=generate_uid(),
-        series_number=int(series_number),
-        sop_instance_uid=generate_uid(),
-        instance_number=int(instance_number),
-        manufacturer=manufacturer,
-        manufacturer_model_name=MODEL_NAME,
-        software_versions=f"dicomai {__version__}",
-        device_serial_number="0",
-        content_label=_content_label(attrs.get("ContentLabel") or "SEGMENTATION"),
-        content_description=(attrs.get("ContentDescription") or None),
-        content_creator_name=attrs.get("ContentCreatorName") or None,
-        transfer_syntax_uid=transfer_syntax_uid or ExplicitVRLittleEndian,
+        series_instance_uid=meta["series_instance_uid"],
+        series_number=meta["series_number"],
+        sop_instance_uid=meta["sop_instance_uid"],
+        instance_number=meta["instance_number"],
+        manufacturer=meta["manufacturer"],
+        manufacturer_model_name=meta["manufacturer_model_name"],
+        software_versions=meta["software_versions"],
+        device_serial_number=meta["device_serial_number"],
+        content_label=meta["content_label"],
+        content_description=meta["content_description"],
+        content_creator_name=meta["content_creator_name"],
+        transfer_syntax_uid=ExplicitVRLittleEndian if ts == _DEFLATED else ts,
         omit_empty_frames=True,
         **kwargs,
     )
-    seg.SeriesDescription = str(series_description)[:64]
-    for kw in ("ClinicalTrialSeriesID", "ClinicalTrialTimePointID", "ClinicalTrialCoordinatingCenterName"):
-        if attrs.get(kw):
-            setattr(seg, kw, str(attrs[kw]))
-    body_part = attrs.get("BodyPartExamined") or source.first.get("BodyPartExamined")
-    if body_part:
-        seg.BodyPartExamined = str(body_part)
+    del pixel_array
+    for kw, value in meta["extra"].items():
+        setattr(seg, kw, value)
+    if ts == _DEFLATED:
+        seg.file_meta.TransferSyntaxUID = ts
     report(0.8, "writing file")
     with atomic_output(output, overwrite) as tmp:
         seg.save_as(tmp, enforce_file_format=True)
-    report(1.0, "done")
-    return SegWriteResult(
-        path=output,
-        segmentation_type=seg_type,
-        number_of_frames=int(seg.NumberOfFrames),
-        segments=kept,
-        sop_instance_uid=str(seg.SOPInstanceUID),
-        series_instance_uid=str(seg.SeriesInstanceUID),
-        warnings=warnings,
-    )
+    return int(seg.NumberOfFrames)
 
 
 def _default_description(segments: Sequence[SegmentInfo]) -> str:
@@ -262,41 +526,30 @@ def _default_series_number(source: SourceSeries) -> int:
         return 100
 
 
-def _pixel_array(content: SegmentationContent, segments: list, seg_type: str):
-    """Array for highdicom and the segments that have voxels (in output order)."""
+def _pixel_array(prepared: _Prepared, seg_type: str, shape: tuple, max_fractional_value: int = 255):
+    """The array highdicom takes: a labelmap (values 1..N), a 4D stack, or FRACTIONAL floats."""
+    n = len(prepared.kept)
     if seg_type == "FRACTIONAL":
-        if content.fractions:
-            kept = [s for s in segments if np.any(content.fractions.get(s.number, 0) > 0)]
-            stack = np.stack([content.fractions[s.number] for s in kept], axis=-1) if kept else None
-            return (stack.astype(np.float32) if stack is not None else None), kept
-        # binary content written as FRACTIONAL: 0 / 1 values
-    layers = content.layers
-    counts = {}
-    for li, layer in enumerate(layers):
-        c = np.bincount(layer.ravel())
-        for s in segments:
-            if s.layer == li:
-                counts[s.number] = int(c[s.label_value]) if s.label_value < len(c) else 0
-    kept = [s for s in segments if counts.get(s.number, 0) > 0]
-    if not kept:
-        return None, kept
-    used_layers = sorted({s.layer for s in kept})
-    if len(used_layers) == 1 and seg_type != "FRACTIONAL":
-        layer = layers[used_layers[0]]
-        mapping = {s.label_value: i for i, s in enumerate(kept, start=1)}
-        if all(k == v for k, v in mapping.items()) and layer.max() <= len(kept):
-            array = layer
-        else:
-            array = relabel(layer, mapping)
-        if seg_type == "LABELMAP" or array.dtype != np.uint8 and len(kept) < 256:
-            array = array.astype(np.uint8 if len(kept) < 256 else np.uint16, copy=False)
-        return array, kept
-    if seg_type == "LABELMAP":
-        raise InputError(
-            f"segments overlap ({len(used_layers)} layers): a LABELMAP SEG gives each voxel one "
-            "segment; write BINARY (or --type auto) instead"
-        )
-    stack = np.zeros((*content.grid.shape, len(kept)), dtype=np.uint8)
-    for i, s in enumerate(kept):
-        stack[..., i] = layers[s.layer] == s.label_value
-    return stack, kept
+        stack = np.zeros((*shape, n), dtype=np.float32)
+        for i, arr in enumerate(prepared.fractions):
+            if np.issubdtype(arr.dtype, np.floating):
+                stack[..., i] = arr
+            else:  # integers already on the 0..max scale: highdicom rescales floats, so divide
+                stack[..., i] = arr.astype(np.float32) / float(max_fractional_value)
+        return stack
+    used = sorted({li for li, _ in prepared.where})
+    if len(used) == 1:
+        layer = prepared.layers[used[0]]
+        values = [v for _, v in prepared.where]
+        dtype = np.uint8 if n < 256 else np.uint16
+        if values == list(range(1, n + 1)) and layer.max() <= n:
+            return layer.astype(dtype, copy=False)
+        top = max(int(layer.max()), *values)
+        lut = np.zeros(top + 1, dtype=dtype)
+        for i, v in enumerate(values, start=1):
+            lut[v] = i
+        return lut[layer]
+    stack = np.zeros((*shape, n), dtype=np.uint8)
+    for i, (li, v) in enumerate(prepared.where):
+        stack[..., i] = prepared.layers[li] == v
+    return stack

@@ -1,0 +1,482 @@
+"""The fast SEG writer (dicomai.seg.fast) writes what highdicom writes.
+
+On the same input, its output and highdicom's Segmentation constructor's output are compared
+element by element, nested sequences included. The only differences allowed are:
+
+- new UIDs: SOPInstanceUID (and MediaStorageSOPInstanceUID), SeriesInstanceUID,
+  DimensionOrganizationUID;
+- creation date and time: InstanceCreationDate/Time, ContentDate/Time;
+- the software that wrote the file (fast.DIFFERENCES_FROM_HIGHDICOM): ImplementationClassUID,
+  ImplementationVersionName (and so FileMetaInformationGroupLength), and the last
+  ContributingEquipmentSequence item (Manufacturer, ManufacturerModelName, SoftwareVersions,
+  ContributionDateTime);
+- with highdicom older than 0.28, what that version writes differently (HIGHDICOM_0_27 below).
+
+Pixel data is compared as decoded frames (and as bytes where the encoding is deterministic).
+Both outputs are then judged by dciodvfy, highdicom and dcmqi.
+"""
+
+from __future__ import annotations
+
+import os
+
+import highdicom as hd
+import numpy as np
+import pydicom
+import pytest
+from series_cases import KINDS, overlapping_masks, write_case
+
+import peers
+from dicomai import synthetic
+from dicomai.errors import InputError
+from dicomai.seg import fast
+from dicomai.seg._rle import encode_frame as rle_encode
+from dicomai.seg.content import SegmentationContent, SegmentInfo
+from dicomai.seg.decode import read_seg
+from dicomai.seg.encode import write_seg
+from dicomai.seg.metadata import load_metadata, segments_for_labels
+from dicomai.source import read_source_series
+from dicomai.synthetic import dcmqi_metadata, phantom_segments
+
+HD_VERSION = tuple(int(v) for v in hd.__version__.split(".")[:2])
+
+ALWAYS_DIFFERENT = {
+    "SOPInstanceUID",
+    "MediaStorageSOPInstanceUID",
+    "SeriesInstanceUID",
+    "DimensionOrganizationUID",
+    "InstanceCreationDate",
+    "InstanceCreationTime",
+    "ContentDate",
+    "ContentTime",
+    "ImplementationClassUID",
+    "ImplementationVersionName",
+    "FileMetaInformationGroupLength",
+}
+WRITER_ITEM = {"Manufacturer", "ManufacturerModelName", "SoftwareVersions", "ContributionDateTime"}
+# highdicom 0.27 (Slicer 5.12's) writes these differently from 0.28, whose output the fast path follows
+HIGHDICOM_0_27 = {
+    "SpecificCharacterSet",  # 0.28 copies it from the source
+    "PresentationLUTShape",  # 0.28 adds IDENTITY
+    "ContentCreatorName",  # 0.27 writes it empty
+    "DimensionDescriptionLabel",  # 'Segment Number' in 0.27
+    "SegmentationAlgorithmIdentificationSequence",  # 0.27 keeps it on the LABELMAP background
+    "SegmentIdentificationSequence",  # one segment: per frame in 0.27, shared in 0.28
+}
+
+
+def _differences(a, b, path=""):
+    out = []
+    tags = sorted(set(a.keys()) | set(b.keys()))
+    for tag in tags:
+        ea, eb = a.get(tag), b.get(tag)
+        kw = (ea if ea is not None else eb).keyword or str(tag)
+        where = f"{path}.{kw}"
+        if kw in ("PixelData", "PerFrameFunctionalGroupsSequence") and not path:
+            continue  # compared separately
+        if ea is None or eb is None:
+            out.append((kw, where, "only in " + ("highdicom" if ea is None else "fast")))
+            continue
+        if ea.VR == "SQ":
+            if len(ea.value) != len(eb.value):
+                out.append((kw, where, f"{len(ea.value)} vs {len(eb.value)} items"))
+                continue
+            for i, (x, y) in enumerate(zip(ea.value, eb.value)):
+                out += _differences(x, y, f"{where}[{i}]")
+        elif ea.VR != eb.VR or ea.value != eb.value:
+            out.append((kw, where, f"{ea.VR} {ea.value!r} vs {eb.VR} {eb.value!r}"))
+    return out
+
+
+def _allowed(kw: str, where: str, n_equipment: int) -> bool:
+    if kw in ALWAYS_DIFFERENT:
+        return True
+    if where.startswith(f".ContributingEquipmentSequence[{n_equipment - 1}].") and kw in WRITER_ITEM:
+        return True
+    return HD_VERSION < (0, 28) and kw in HIGHDICOM_0_27
+
+
+def assert_same_as_highdicom(fast_path, hd_path):
+    a, b = pydicom.dcmread(fast_path), pydicom.dcmread(hd_path)
+    n_equipment = len(a.get("ContributingEquipmentSequence", []))
+    diffs = _differences(a.file_meta, b.file_meta, "meta") + _differences(a, b)
+    unexpected = [d for d in diffs if not _allowed(d[0], d[1], n_equipment)]
+    assert unexpected == [], "\n".join(f"{w}: {m}" for _, w, m in unexpected)
+    # per-frame functional groups, item by item
+    pa, pb = a.PerFrameFunctionalGroupsSequence, b.PerFrameFunctionalGroupsSequence
+    assert len(pa) == len(pb) == int(a.NumberOfFrames) == int(b.NumberOfFrames)
+    for i, (x, y) in enumerate(zip(pa, pb)):
+        d = [d for d in _differences(x, y, f".PerFrame[{i}]") if not _allowed(d[0], d[1], n_equipment)]
+        assert d == [], d
+    # pixel data: decoded frames are equal
+    fa, fb = a.pixel_array, b.pixel_array
+    assert fa.shape == fb.shape and np.array_equal(fa, fb)
+    ts = str(a.file_meta.TransferSyntaxUID)
+    if ts in (fast.EXPLICIT_VR_LE, fast.JPEG_LS_LOSSLESS, fast.JPEG_2000_LOSSLESS):
+        # same encoder: same bytes (native: up to the padding byte highdicom writes as b"0")
+        if ts == fast.EXPLICIT_VR_LE:
+            bits = int(a.BitsAllocated)
+            n = int(a.NumberOfFrames) * int(a.Rows) * int(a.Columns)
+            length = (n + 7) // 8 if bits == 1 else n * bits // 8
+            assert a.PixelData[:length] == b.PixelData[:length]
+        else:
+            assert a.PixelData == b.PixelData
+    return a
+
+
+# ------------------------------------------------------------------------------------ inputs
+@pytest.fixture(scope="module", params=sorted(KINDS))
+def case(request, tmp_path_factory):
+    folder = tmp_path_factory.mktemp(f"fast-{request.param}")
+    info, labels = write_case(folder / "src", request.param)
+    return request.param, read_source_series(info.folder), labels, folder
+
+
+def _labelmap_content(labels, source, keep=(1, 2, 3, 4, 5)):
+    lab = np.where(np.isin(labels, keep), labels, 0).astype(np.uint8)
+    meta = load_metadata(dcmqi_metadata([s for s in phantom_segments() if s["labelID"] in keep]))
+    segs = segments_for_labels(sorted(keep), meta, [])
+    return SegmentationContent.from_labelmap(lab, source.grid, segs)
+
+
+def _fractional_content(labels, source):
+    content = _labelmap_content(labels, source, keep=(1, 2))
+    rng = np.random.default_rng(1)
+    content.fractions = {
+        s.number: np.where(labels == s.label_value, rng.uniform(0.0, 1.0, labels.shape), 0.0).astype(
+            np.float32
+        )
+        for s in content.segments
+    }
+    # a plane holding only values that quantize to 0: kept as a plane, no frame (as highdicom does)
+    content.fractions[1][0, 3, 3] = 0.001
+    content.layers = []
+    return content
+
+
+def _overlap_content(labels, source):
+    masks = overlapping_masks(labels)
+    segs = [SegmentInfo(number=i + 1, label=n) for i, n in enumerate(["liver", "lesion", "box"])]
+    return SegmentationContent.from_masks(masks, source.grid, segs)
+
+
+def _write_both(make_content, source, folder, name, **kwargs):
+    paths = []
+    for engine in ("fast", "highdicom"):
+        out = folder / f"{name}-{engine}.dcm"
+        result = write_seg(make_content(), source, out, overwrite=True, engine=engine, **kwargs)
+        assert result.engine == engine
+        paths.append(out)
+    return paths
+
+
+VARIANTS = {
+    "binary-5": (lambda lab, src: _labelmap_content(lab, src), {"segmentation_type": "BINARY"}),
+    "binary-1": (lambda lab, src: _labelmap_content(lab, src, keep=(1,)), {"segmentation_type": "BINARY"}),
+    "binary-overlap": (_overlap_content, {"segmentation_type": "BINARY"}),
+    "labelmap": (
+        lambda lab, src: _labelmap_content(lab, src),
+        {"segmentation_type": "LABELMAP", "compression": "none"},
+    ),
+    "labelmap-sparse-values": (
+        lambda lab, src: _labelmap_content(lab, src, keep=(2, 5)),
+        {"segmentation_type": "LABELMAP", "compression": "none"},
+    ),
+    "fractional": (_fractional_content, {"segmentation_type": "FRACTIONAL", "max_fractional_value": 200}),
+    "fractional-occupancy-from-binary": (
+        lambda lab, src: _labelmap_content(lab, src, keep=(1, 3)),
+        {"segmentation_type": "FRACTIONAL", "fractional_type": "OCCUPANCY"},
+    ),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_fast_path_writes_what_highdicom_writes(case, variant):
+    kind, source, labels, folder = case
+    make, kwargs = VARIANTS[variant]
+    fast_path, hd_path = _write_both(lambda: make(labels, source), source, folder, variant, **kwargs)
+    assert_same_as_highdicom(fast_path, hd_path)
+
+
+COMPRESSED = [
+    ("BINARY", "jpeg2000"),
+    ("LABELMAP", "jpeg-ls"),
+    ("LABELMAP", "jpeg2000"),
+    ("LABELMAP", "rle"),
+    ("LABELMAP", "deflate"),
+    ("BINARY", "deflate"),
+    ("FRACTIONAL", "rle"),
+    ("FRACTIONAL", "jpeg-ls"),
+]
+
+
+@pytest.mark.parametrize("seg_type,compression", COMPRESSED, ids=[f"{t}-{c}" for t, c in COMPRESSED])
+def test_fast_path_compressed_output_matches_highdicom(tmp_path, seg_type, compression):
+    info, labels = write_case(tmp_path / "src", "oblique")
+    source = read_source_series(info.folder)
+
+    def make():
+        if seg_type == "FRACTIONAL":
+            return _fractional_content(labels, source)
+        return _labelmap_content(labels, source)
+
+    fast_path, hd_path = _write_both(
+        make, source, tmp_path, "c", segmentation_type=seg_type, compression=compression
+    )
+    assert_same_as_highdicom(fast_path, hd_path)
+
+
+def test_fast_path_handles_frames_that_are_not_byte_aligned(tmp_path):
+    # 19 x 21 pixels: 399 bits a frame, so frames share bytes in 1-bit Pixel Data
+    grid = synthetic.make_grid(shape=(6, 19, 21), spacing=(2.0, 1.0, 1.0), orientation="oblique")
+    info = synthetic.write_series(tmp_path / "src", np.zeros(grid.shape, np.int16), grid)
+    source = read_source_series(info.folder)
+    labels = np.zeros(grid.shape, np.uint8)
+    labels[1:4, 2:9, 3:12] = 1
+    labels[2:6, 10:18, 5:20] = 2
+    labels[0, 0, 0] = 3
+    segs = [SegmentInfo(number=i, label=f"s{i}", color=(40 * i, 100, 200)) for i in (1, 2, 3)]
+    fast_path, hd_path = _write_both(
+        lambda: SegmentationContent.from_labelmap(labels, grid, [SegmentInfo(**vars(s)) for s in segs]),
+        source,
+        tmp_path,
+        "odd",
+    )
+    assert_same_as_highdicom(fast_path, hd_path)
+    back = read_seg(fast_path, source)
+    for s in segs:
+        assert np.array_equal(back.mask(s.number), labels == s.number)
+
+
+def test_source_patient_and_study_attributes_are_copied_like_highdicom(tmp_path):
+    grid = synthetic.make_grid(shape=(4, 32, 32))
+    extra = {
+        "PatientAge": "061Y",
+        "PatientComments": "synthetic",
+        "OtherPatientNames": "Other^Name",
+        "ClinicalTrialSponsorName": "Sponsor",
+        "ClinicalTrialProtocolID": "P-1",
+        "ClinicalTrialSubjectID": "S-7",
+        "ClinicalTrialTimePointID": "T0",
+        "AdmittingDiagnosesDescription": "none",
+        "InstitutionName": "Hospital",
+        "StationName": "CT1",
+        "LossyImageCompression": "01",
+        "LossyImageCompressionRatio": "10",
+        "LossyImageCompressionMethod": "ISO_10918_1",
+    }
+    info = synthetic.write_series(tmp_path / "src", np.zeros(grid.shape, np.int16), grid, attributes=extra)
+    source = read_source_series(info.folder)
+    labels = np.zeros(grid.shape, np.uint8)
+    labels[1:3, 5:20, 5:20] = 1
+    fast_path, hd_path = _write_both(
+        lambda: SegmentationContent.from_labelmap(labels, grid, [SegmentInfo(1, "lesion")]),
+        source,
+        tmp_path,
+        "pt",
+    )
+    ds = assert_same_as_highdicom(fast_path, hd_path)
+    assert ds.PatientAge == "061Y" and ds.ClinicalTrialProtocolID == "P-1"
+    assert ds.LossyImageCompression == "01"
+
+
+@pytest.mark.skipif(HD_VERSION < (0, 28), reason="highdicom's module tables moved in 0.28")
+def test_copied_keyword_lists_are_highdicoms_module_tables():
+    from highdicom._standard_utils import get_iod_module_map, get_module_attribute_map, get_sop_class_iod_map
+
+    iods, modules = get_iod_module_map(), get_module_attribute_map()
+    for sop in ("1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.5.1.4.1.1.4", "1.2.840.10008.5.1.4.1.1.128"):
+        wanted = []
+        for module in iods[get_sop_class_iod_map()[sop]]:
+            if module["ie"] in ("Patient", "Study"):
+                wanted += [str(a["keyword"]) for a in modules[module["key"]] if not a["path"]]
+        assert list(fast.PATIENT_STUDY_KEYWORDS) == wanted
+    assert list(fast.SPECIMEN_KEYWORDS) == [str(a["keyword"]) for a in modules["specimen"] if not a["path"]]
+
+
+# ------------------------------------------------------------------------------------ judged by others
+@pytest.fixture(scope="module")
+def judged(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("fast-judged")
+    info, labels = write_case(folder / "src", "oblique")
+    source = read_source_series(info.folder)
+    out = {}
+    for name, (make, kwargs) in sorted(VARIANTS.items()):
+        path = folder / f"{name}.dcm"
+        write_seg(make(labels, source), source, path, engine="fast", **kwargs)
+        out[name] = path
+    return source, labels, out
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_fast_path_output_has_zero_dciodvfy_errors(judged, variant):
+    peers.require("dciodvfy")
+    _, _, paths = judged
+    result = peers.dciodvfy(paths[variant])
+    assert result.errors == [], result.output
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_highdicom_reads_the_fast_path_output(judged, variant):
+    source, labels, paths = judged
+    seg = hd.seg.segread(str(paths[variant]))
+    ours = read_seg(paths[variant], source)
+    uids = source.sop_instance_uids
+    numbers = [int(n) for n in seg.segment_numbers if n != 0]
+    arr = seg.get_pixels_by_source_instance(
+        source_sop_instance_uids=uids, segment_numbers=numbers, combine_segments=False
+    )
+    for i, n in enumerate(numbers):
+        if ours.fractions:
+            expected = np.round(ours.fractions[n] * int(seg.MaximumFractionalValue))
+            got = arr[..., i].astype(np.float64)
+            if got.max() <= 1.0 and expected.max() > 1:
+                got = np.round(got * int(seg.MaximumFractionalValue))
+            assert np.array_equal(got, expected), f"segment {n}"
+        else:
+            assert np.array_equal(arr[..., i] > 0, ours.mask(n)), f"segment {n}"
+
+
+@pytest.mark.parametrize("variant", ["binary-5", "binary-overlap", "labelmap", "fractional"])
+def test_dcmqi_reads_the_fast_path_output(judged, variant, tmp_path):
+    peers.require("segimage2itkimage")
+    from dicomai.imageio import read_image
+
+    source, _, paths = judged
+    ours = read_seg(paths[variant], source)
+    outputs = peers.segimage2itkimage(paths[variant], tmp_path)
+    nrrds = [p for p in outputs if p.suffix == ".nrrd"]
+    found = {}  # segment number -> (source indices, values)
+    for nrrd in nrrds:
+        array, grid = read_image(nrrd)
+        idx = np.argwhere(array != 0)
+        on_source = np.round(source.grid.world_to_index(grid.index_to_world(idx))).astype(int)
+        values = array[tuple(idx.T)]
+        if variant == "labelmap":  # one file, values are segment numbers
+            for v in np.unique(values):
+                found[int(v)] = (on_source[values == v], None)
+        else:
+            found[int(nrrd.stem)] = (on_source, values)
+    for s in ours.segments:
+        if ours.fractions:  # stored values, on the source grid
+            expected = np.round(ours.fractions[s.number] * int(ours.max_fractional_value))
+        else:
+            expected = ours.mask(s.number).astype(float)
+        got = np.zeros(expected.shape)
+        where, values = found[s.number]
+        got[tuple(where.T)] = 1.0 if values is None or not ours.fractions else values
+        assert np.array_equal(got > 0, expected > 0), f"segment {s.number}"
+        if ours.fractions:
+            assert np.array_equal(got, expected), f"segment {s.number} values"
+
+
+# ------------------------------------------------------------------------------------ coverage, failures
+def test_projection_images_go_through_highdicom(tmp_path):
+    from pydicom.uid import generate_uid
+
+    path = tmp_path / "cr.dcm"
+    ds = pydicom.Dataset()
+    ds.file_meta = pydicom.dataset.FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1"
+    ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.1"
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.Modality, ds.PatientID, ds.PatientName, ds.PatientBirthDate, ds.PatientSex = "CR", "p", "P^Q", "", ""
+    ds.AccessionNumber, ds.StudyID, ds.StudyDate, ds.StudyTime, ds.ReferringPhysicianName = (
+        "",
+        "1",
+        "",
+        "",
+        "",
+    )
+    ds.Rows = ds.Columns = 16
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+    ds.PixelSpacing = [1, 1]
+    ds.PixelData = np.zeros((16, 16), np.uint16).tobytes()
+    ds.save_as(path, enforce_file_format=True)
+    source = read_source_series(path)
+    labels = np.zeros(source.grid.shape, np.uint8)
+    labels[0, 4:9, 4:9] = 1
+    content = SegmentationContent.from_labelmap(labels, source.grid, [SegmentInfo(1, "x")])
+    with pytest.raises(InputError, match="fast SEG writer does not cover"):
+        write_seg(content, source, tmp_path / "a.dcm", engine="fast")
+    result = write_seg(content, source, tmp_path / "b.dcm")
+    assert result.engine == "highdicom"
+
+
+def test_a_crash_while_writing_leaves_no_partial_file_with_either_engine(tmp_path, monkeypatch):
+    info, labels = write_case(tmp_path / "src", "axial")
+    source = read_source_series(info.folder)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+
+    def content():
+        return SegmentationContent.from_labelmap(
+            (labels == 1).astype(np.uint8), source.grid, [SegmentInfo(1, "x")]
+        )
+
+    def boom_native(sink, *a, **k):
+        sink.write(b"\0" * 100)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(fast, "_write_native_pixels", boom_native)
+    with pytest.raises(OSError, match="disk full"):
+        write_seg(content(), source, out_dir / "o.dcm", engine="fast")
+    assert os.listdir(out_dir) == []
+
+    def boom_save(self, *a, **k):
+        with open(a[0], "wb") as f:
+            f.write(b"\0" * 100)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(hd.seg.Segmentation, "save_as", boom_save)
+    with pytest.raises(OSError, match="disk full"):
+        write_seg(content(), source, out_dir / "o.dcm", engine="highdicom")
+    assert os.listdir(out_dir) == []
+
+
+# ------------------------------------------------------------------------------------ building blocks
+def test_rle_encoder_round_trips_through_pydicoms_decoder():
+    from pydicom.pixels.decoders.rle import _rle_decode_frame
+
+    rng = np.random.default_rng(0)
+    shapes = [(1, 1), (1, 2), (3, 5), (7, 129), (40, 36), (16, 300), (64, 64)]
+    for shape in shapes:
+        for arr in (
+            rng.integers(0, 256, shape),
+            rng.integers(0, 3, shape),
+            np.zeros(shape),
+            np.repeat(rng.integers(0, 2, (shape[0], 1)), shape[1], axis=1),
+        ):
+            for dtype in (np.uint8, np.uint16):
+                a = arr.astype(dtype) * (257 if dtype == np.uint16 else 1)
+                encoded = rle_encode(a)
+                assert len(encoded) % 2 == 0
+                decoded = _rle_decode_frame(encoded, shape[0], shape[1], 1, a.dtype.itemsize * 8)
+                back = np.frombuffer(bytes(decoded), dtype="<u2" if dtype == np.uint16 else np.uint8)
+                assert np.array_equal(back.reshape(shape), a), (shape, dtype)
+
+
+def test_per_frame_bytes_are_what_pydicom_encodes(case):
+    kind, source, labels, folder = case
+    content = _labelmap_content(labels, source)
+    inp = fast.FastSegInput(
+        seg_type="BINARY",
+        descriptions=[object()] * 5,
+        layers=content.layers,
+        where=[(0, v) for v in (1, 2, 3, 4, 5)],
+    )
+    plan = fast._Plan(inp, source)
+    items = fast._FrameItems(plan, source)
+    assert items._by_hand  # the hand-built pieces equal pydicom's for this source
+    for k in sorted({f.k for f in plan.frames}):
+        assert items._derivation_by_hand(k) == items._derivation_by_pydicom(k)
+        assert items._position_by_hand(k) == items._position_by_pydicom(k)
+    holder = pydicom.Dataset()
+    item = pydicom.Dataset()
+    item.DimensionIndexValues = [3, 17]
+    holder.FrameContentSequence = [item]
+    assert fast._frame_content_bytes([3, 17]) == fast._encode_elements(holder)
