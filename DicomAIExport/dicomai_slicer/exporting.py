@@ -116,6 +116,20 @@ def _check_sr(path: Path, written) -> WrittenFile:
     return WrittenFile(path, "SR", summary, warnings=list(written.warnings))
 
 
+def seg_type_for_report(requested: Optional[str], referenced_by_sr: bool) -> str:
+    """The SEG type to ask for: "auto" becomes BINARY when an SR will reference the segments.
+
+    An SR names a segment by Referenced SOP Instance + Referenced Segment Number. dicom3tools'
+    dciodvfy accepts Referenced Segment Number only for Segmentation Storage (BINARY/FRACTIONAL),
+    not for Label Map Segmentation Storage, so a SEG that an SR points into is written as BINARY
+    unless LABELMAP was asked for explicitly.
+    """
+    requested = str(requested or "auto")
+    if referenced_by_sr and requested.lower() == "auto":
+        return "BINARY"
+    return requested
+
+
 def export_nodes(
     reference_volume,
     directory,
@@ -188,7 +202,7 @@ def export_nodes(
                 algorithm_type=algorithm_type or None,
                 series_description=description,
                 series_number=seg_series_number,
-                segmentation_type=segmentation_type,
+                segmentation_type=seg_type_for_report(segmentation_type, want_sr),
                 progress=lambda f, m: report(span * f, f"SEG: {m}"),
                 scene=scene,
             )
@@ -443,13 +457,14 @@ def export_items(requests: Sequence[tuple], directory, scene=None, progress: Pro
             markups = [(c, t) for c, t in entries if c.kind == "markups"]
             tables = [(c, t) for c, t in entries if c.kind == "table"]
             written_segs = []
+            will_report = bool(markups) or bool(tables)  # that SR will reference the SEG
             for candidate, tags in segs:
                 result = export_nodes(
                     reference,
                     directory,
                     segmentation=candidate.node,
                     segment_volumes=False,
-                    segmentation_type=tags.get("SegmentationType") or "auto",
+                    segmentation_type=seg_type_for_report(tags.get("SegmentationType"), will_report),
                     algorithm_name=tags.get("AlgorithmName") or None,
                     algorithm_version=tags.get("AlgorithmVersion") or None,
                     algorithm_type=tags.get("SegmentAlgorithmType") or None,

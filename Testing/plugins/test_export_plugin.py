@@ -121,7 +121,8 @@ def test_export_writes_a_seg_and_an_sr_that_pass_dciodvfy(loaded, tmp_path):
     assert [f.name[:3] for f in files] == ["SEG", "SR_"]
     seg_file, sr_file = files
     content = read_seg(seg_file)
-    assert content.segmentation_type == "LABELMAP"  # auto: the organs do not overlap
+    # auto: the organs do not overlap, but the SR references the segments -> BINARY (see below)
+    assert content.segmentation_type == "BINARY"
     assert content.attributes["SeriesDescription"] == "Organs by PhantomNet"
     assert {s.algorithm_name for s in content.segments if s.number} == {"PhantomNet"}
     assert {s.algorithm_type for s in content.segments if s.number} == {"SEMIAUTOMATIC"}
@@ -134,7 +135,28 @@ def test_export_writes_a_seg_and_an_sr_that_pass_dciodvfy(loaded, tmp_path):
     peers.require("dciodvfy")
     for f in files:
         result = peers.dciodvfy(f)
-        assert [e for e in result.errors if e != DCIODVFY_LABELMAP_REFERENCE] == [], result.output
+        assert result.errors == [], result.output
+
+
+def test_an_explicit_labelmap_seg_referenced_by_the_sr_is_written_and_the_validator_gap_is_named(
+    loaded, tmp_path
+):
+    """LABELMAP asked for explicitly is honoured; the SR export warns about dciodvfy's rule."""
+    peers.require("dciodvfy")
+    (_, _, exportables), *_ = exportDialog.examine(loaded["study"])
+    exportables = [
+        e
+        for e in exportables
+        if loaded["shn"].GetItemDataNode(e.subjectHierarchyItemID) is not loaded["labelmap"]
+    ]
+    next(e for e in exportables if e.tag("Modality") == "SEG").setTag("SegmentationType", "LABELMAP")
+    assert exportDialog.export(exportables, tmp_path) == ""
+    seg_file, sr_file = sorted(tmp_path.iterdir())
+    assert read_seg(seg_file).segmentation_type == "LABELMAP"
+    assert peers.dciodvfy(seg_file).errors == []
+    segments = [x for x in read_seg(seg_file).segments if x.number]
+    # one such error per referenced segment, nothing else
+    assert peers.dciodvfy(sr_file).errors == [DCIODVFY_LABELMAP_REFERENCE] * len(segments)
 
 
 # dciodvfy requires Referenced Segment Number only for references to Segmentation Storage (66.4);

@@ -74,6 +74,9 @@ class ImageFinding:
     segment: Optional[str] = None
 
 
+LABEL_MAP_SEGMENTATION_STORAGE = "1.2.840.10008.5.1.4.1.1.66.7"
+
+
 @dataclass
 class SegAttachment:
     """The SEG a report refers to: its header and segment descriptions."""
@@ -275,6 +278,12 @@ def build_report(
         Nothing to report; the SEG belongs to another study.
     """
     warnings: list = list(source.warnings)
+    if seg is not None and seg.sop_class_uid == LABEL_MAP_SEGMENTATION_STORAGE:
+        warnings.append(
+            "the SEG is a Label Map Segmentation: the SR names its segments by Referenced Segment "
+            "Number, which dicom3tools' dciodvfy accepts only for (BINARY/FRACTIONAL) Segmentation "
+            "Storage; write the SEG as BINARY when other validators must accept the pair"
+        )
     device_given = device is not None
     if device is None and person is None:
         device = DeviceObserver(**DEFAULT_DEVICE.__dict__)
