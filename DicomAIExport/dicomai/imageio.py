@@ -44,13 +44,14 @@ def is_seg_nrrd(path) -> bool:
 def read_image(path) -> Tuple[np.ndarray, Grid]:
     """Read a 3D (or 2D) scalar image: ``(array[k, r, c], grid)``.
 
+    Plain NRRD files (raw or gzip, one file) are read here directly, which skips SimpleITK's
+    import and a second copy of the voxels; other formats and NRRD variants go through SimpleITK.
+
     Raises
     ------
     InputError
         Missing or unreadable file, unknown extension, vector or 4D images.
     """
-    import SimpleITK as sitk
-
     p = Path(path)
     if not p.is_file():
         raise InputError(f"image file {str(p)!r} does not exist")
@@ -58,6 +59,20 @@ def read_image(path) -> Tuple[np.ndarray, Grid]:
         raise InputError(
             f"{str(p)!r}: unknown image format; use NRRD (.nrrd), NIfTI (.nii, .nii.gz) or MetaImage (.mha)"
         )
+    if p.name.lower().endswith(".nrrd"):
+        try:
+            nrrd = _read_nrrd(p)
+        except _NrrdUnsupported:
+            nrrd = None
+        if nrrd is not None and nrrd.array.ndim in (2, 3) and nrrd.affine is not None:
+            array = nrrd.array if nrrd.array.ndim == 3 else nrrd.array[None]
+            return array, Grid(array.shape, nrrd.affine)
+    return _read_with_sitk(p)
+
+
+def _read_with_sitk(p: Path) -> Tuple[np.ndarray, Grid]:
+    import SimpleITK as sitk
+
     try:
         image = sitk.ReadImage(str(p))
     except RuntimeError as e:
@@ -71,8 +86,8 @@ def read_image(path) -> Tuple[np.ndarray, Grid]:
     if image.GetDimension() not in (2, 3):
         raise InputError(f"{str(p)!r} is {image.GetDimension()}D; a 3D image is needed")
     grid = Grid.from_sitk(image)
-    array = sitk.GetArrayViewFromImage(image)
-    array = np.array(array, copy=True).reshape(grid.shape)
+    array = sitk.GetArrayFromImage(image).reshape(grid.shape)
+    del image
     return array, grid
 
 
@@ -96,11 +111,15 @@ def read_labelmap(path) -> Tuple[np.ndarray, Grid]:
 
 
 def write_image(path, array: np.ndarray, grid: Grid, compress: bool = True) -> None:
-    """Write ``array[k, r, c]`` on ``grid`` with SimpleITK (format from the extension)."""
-    import SimpleITK as sitk
-
+    """Write ``array[k, r, c]`` on ``grid`` (format from the extension; NRRD directly, others
+    with SimpleITK)."""
     if not _has_image_extension(path):
         raise InputError(f"{str(path)!r}: unknown image format; use .nrrd, .nii, .nii.gz or .mha")
+    if str(path).lower().endswith(".nrrd"):
+        _write_nrrd(path, [array], grid, [], compress)
+        return
+    import SimpleITK as sitk
+
     image = sitk.GetImageFromArray(np.ascontiguousarray(array))
     size, spacing, origin, direction = grid.sitk_parameters()
     image.SetSpacing(spacing)
@@ -111,22 +130,14 @@ def write_image(path, array: np.ndarray, grid: Grid, compress: bool = True) -> N
 
 # ------------------------------------------------------------------------------ .seg.nrrd
 _NRRD_TYPES = {
-    "unsigned char": np.uint8,
-    "uchar": np.uint8,
-    "uint8": np.uint8,
-    "uint8_t": np.uint8,
-    "unsigned short": np.uint16,
-    "ushort": np.uint16,
-    "uint16": np.uint16,
-    "uint16_t": np.uint16,
-    "short": np.int16,
-    "int16": np.int16,
-    "int": np.int32,
-    "int32": np.int32,
-    "unsigned int": np.uint32,
-    "uint": np.uint32,
-    "uint32": np.uint32,
-    "signed char": np.int8,
+    **dict.fromkeys(("unsigned char", "uchar", "uint8", "uint8_t"), np.uint8),
+    **dict.fromkeys(("signed char", "int8", "int8_t"), np.int8),
+    **dict.fromkeys(("unsigned short", "ushort", "uint16", "uint16_t", "unsigned short int"), np.uint16),
+    **dict.fromkeys(("short", "short int", "signed short", "int16", "int16_t"), np.int16),
+    **dict.fromkeys(("unsigned int", "uint", "uint32", "uint32_t"), np.uint32),
+    **dict.fromkeys(("int", "signed int", "int32", "int32_t"), np.int32),
+    "float": np.float32,
+    "double": np.float64,
 }
 
 
@@ -135,6 +146,155 @@ def _vector(text: str) -> Optional[np.ndarray]:
     if text == "none":
         return None
     return np.asarray([float(v) for v in text.strip("()").split(",")])
+
+
+class _NrrdUnsupported(Exception):
+    """A NRRD variant this reader leaves to SimpleITK (detached data, other encodings...)."""
+
+
+class _Nrrd:
+    def __init__(self, array, affine, keys, fields):
+        self.array = array  # numpy order: slowest axis first, i.e. (z, y, x[, list])
+        self.affine = affine  # (k, r, c) -> LPS of the domain axes, or None
+        self.keys = keys  # "key:=value" fields
+        self.fields = fields
+
+
+def _read_nrrd(path) -> _Nrrd:
+    """Read a single-file NRRD (raw or gzip). Axes of kind list/vector must come first."""
+    p = Path(path)
+    raw = p.read_bytes()
+    sep = raw.find(b"\n\n")
+    if not raw.startswith(b"NRRD") or sep < 0:
+        raise InputError(f"{str(p)!r} is not a NRRD file")
+    fields, keys = {}, {}
+    for line in raw[:sep].decode("utf-8", errors="replace").splitlines()[1:]:
+        if line.startswith("#"):
+            continue
+        if ":=" in line:
+            k, v = line.split(":=", 1)
+            keys[k] = v
+        elif ": " in line:
+            k, v = line.split(": ", 1)
+            fields[k.strip().lower()] = v.strip()
+    if "data file" in fields or "datafile" in fields or "space directions" not in fields:
+        raise _NrrdUnsupported("detached data or no space directions")
+    enc = fields.get("encoding", "raw")
+    if enc not in ("raw", "gzip", "gz"):
+        raise _NrrdUnsupported(f"encoding {enc}")
+    try:
+        dtype = np.dtype(_NRRD_TYPES[fields["type"]])
+        sizes = [int(v) for v in fields["sizes"].split()]
+        dirs = re.findall(r"none|\([^)]*\)", fields["space directions"])
+        origin = _vector(fields.get("space origin", "(0,0,0)"))
+    except (KeyError, ValueError) as e:
+        raise _NrrdUnsupported(f"header: {e}") from e
+    domain = [i for i, d in enumerate(dirs) if d != "none"]
+    if len(dirs) != len(sizes) or domain != list(range(len(sizes) - len(domain), len(sizes))):
+        raise _NrrdUnsupported("non-domain axes after domain axes")
+    data = raw[sep + 2 :]
+    if enc in ("gzip", "gz"):
+        data = gzip.decompress(data)
+    if dtype.itemsize > 1:
+        dtype = dtype.newbyteorder("<" if fields.get("endian", "little") == "little" else ">")
+    count = int(np.prod(sizes))
+    if len(data) < count * dtype.itemsize:
+        raise InputError(f"{str(p)!r}: NRRD data is truncated")
+    array = np.frombuffer(data, dtype=dtype, count=count).reshape(sizes[::-1])
+    if not dtype.isnative:
+        array = array.astype(dtype.newbyteorder("="))
+    # numpy order puts the list axis (if any) last: move it first for the caller
+    if len(domain) < len(sizes):
+        array = np.moveaxis(array, -1, 0)
+    vectors = [_vector(dirs[i]) for i in domain]
+    mat = np.column_stack(vectors)  # columns: x (column), y (row), z (slice)
+    space = fields.get("space", "left-posterior-superior").lower()
+    if space in ("right-anterior-superior", "ras"):
+        flip = np.diag([-1.0, -1.0, 1.0])
+        mat, origin = flip @ mat, flip @ origin
+    elif space not in ("left-posterior-superior", "lps"):
+        raise _NrrdUnsupported(f"space {space}")
+    affine = None
+    if mat.shape[1] == 3:
+        affine = np.eye(4)
+        affine[:3, 0], affine[:3, 1], affine[:3, 2] = mat[:, 2], mat[:, 1], mat[:, 0]
+        affine[:3, 3] = origin
+    elif mat.shape[1] == 2:
+        affine = np.eye(4)
+        affine[:3, 1], affine[:3, 2] = mat[:, 1], mat[:, 0]
+        affine[:3, 0] = np.cross(mat[:, 0], mat[:, 1]) / max(
+            np.linalg.norm(np.cross(mat[:, 0], mat[:, 1])), 1e-12
+        )
+        affine[:3, 3] = origin
+    return _Nrrd(array, affine, keys, fields)
+
+
+def _nrrd_type(dtype) -> str:
+    names = {
+        np.uint8: "unsigned char",
+        np.int8: "signed char",
+        np.uint16: "unsigned short",
+        np.int16: "short",
+        np.uint32: "unsigned int",
+        np.int32: "int",
+        np.float32: "float",
+        np.float64: "double",
+    }
+    for t, name in names.items():
+        if np.dtype(dtype) == np.dtype(t):
+            return name
+    raise InputError(f"cannot write {dtype} voxels to NRRD")
+
+
+def _write_nrrd(path, layers, grid: Grid, extra: list, compress: bool = True) -> None:
+    """One NRRD: a 3D volume, or a list axis first when several layers are given."""
+    k, r, c = grid.shape
+    dtype = np.result_type(*[a.dtype for a in layers])
+
+    def vec(v) -> str:
+        return "(" + ",".join(repr(float(x)) for x in v) + ")"
+
+    col, row, sl = grid.affine[:3, 2], grid.affine[:3, 1], grid.affine[:3, 0]
+    if len(layers) == 1:
+        head = [
+            "dimension: 3",
+            f"sizes: {c} {r} {k}",
+            f"space directions: {vec(col)} {vec(row)} {vec(sl)}",
+            "kinds: domain domain domain",
+        ]
+    else:
+        head = [
+            "dimension: 4",
+            f"sizes: {len(layers)} {c} {r} {k}",
+            f"space directions: none {vec(col)} {vec(row)} {vec(sl)}",
+            "kinds: list domain domain domain",
+        ]
+    lines = [
+        "NRRD0004",
+        "# written by dicomai",
+        f"type: {_nrrd_type(dtype)}",
+        head[0],  # dimension
+        "space: left-posterior-superior",  # teem needs the space before its directions
+        *head[1:],
+        "endian: little",
+        f"encoding: {'gzip' if compress else 'raw'}",
+        f"space origin: {vec(grid.origin)}",
+        *extra,
+    ]
+    little = np.dtype(dtype).newbyteorder("<")
+    with open(os.fspath(path), "wb") as f:
+        f.write(("\n".join(lines) + "\n\n").encode("utf-8"))
+        out = gzip.GzipFile(fileobj=f, mode="wb", compresslevel=1, mtime=0) if compress else f
+        try:
+            for z in range(k):  # slice by slice: no full-size temporary
+                if len(layers) == 1:
+                    chunk = np.ascontiguousarray(layers[0][z], dtype=little)
+                else:
+                    chunk = np.stack([a[z].astype(little, copy=False) for a in layers], axis=-1)
+                out.write(chunk.tobytes())
+        finally:
+            if compress:
+                out.close()
 
 
 def read_seg_nrrd(path):
@@ -149,61 +309,17 @@ def read_seg_nrrd(path):
     p = Path(path)
     if not p.is_file():
         raise InputError(f"segmentation file {str(p)!r} does not exist")
-    raw = p.read_bytes()
-    sep = raw.find(b"\n\n")
-    if not raw.startswith(b"NRRD") or sep < 0:
-        raise InputError(f"{str(p)!r} is not a NRRD file")
-    header = raw[:sep].decode("utf-8", errors="replace").splitlines()
-    fields, keys = {}, {}
-    for line in header[1:]:
-        if line.startswith("#"):
-            continue
-        if ":=" in line:
-            k, v = line.split(":=", 1)
-            keys[k] = v
-        elif ": " in line:
-            k, v = line.split(": ", 1)
-            fields[k.strip().lower()] = v.strip()
     try:
-        dtype = np.dtype(_NRRD_TYPES[fields["type"]])
-        sizes = [int(v) for v in fields["sizes"].split()]
-        dirs = re.findall(r"none|\([^)]*\)", fields["space directions"])
-        origin = _vector(fields.get("space origin", "(0,0,0)"))
-    except (KeyError, ValueError) as e:
-        raise InputError(f"{str(p)!r}: unsupported NRRD header ({e})") from e
-    space = fields.get("space", "left-posterior-superior")
-    if "data file" in fields:
-        raise InputError(f"{str(p)!r}: detached NRRD data is not supported; save as a single .seg.nrrd")
-    data = raw[sep + 2 :]
-    enc = fields.get("encoding", "raw")
-    if enc in ("gzip", "gz"):
-        data = gzip.decompress(data)
-    elif enc != "raw":
-        raise InputError(f"{str(p)!r}: NRRD encoding {enc!r} is not supported")
-    if dtype.itemsize > 1:
-        endian = "<" if fields.get("endian", "little") == "little" else ">"
-        dtype = dtype.newbyteorder(endian)
-    arr = np.frombuffer(data, dtype=dtype, count=int(np.prod(sizes)))
-    vectors = [d for d in dirs if d != "none"]
-    if len(sizes) == 4:
-        layers_n = sizes[0]
-        arr = arr.reshape(sizes[::-1])  # (z, y, x, layers)
-        layers = [
-            np.ascontiguousarray(arr[..., i]).astype(np.uint8 if dtype.itemsize == 1 else np.uint16)
-            for i in range(layers_n)
-        ]
-    elif len(sizes) == 3:
-        layers = [arr.reshape(sizes[::-1]).astype(np.uint8 if dtype.itemsize == 1 else np.uint16)]
-    else:
-        raise InputError(f"{str(p)!r}: a {len(sizes)}D NRRD is not a segmentation")
-    mat = np.column_stack([_vector(v) for v in vectors])  # columns: x (i), y (j), z (k)
-    if space in ("right-anterior-superior", "RAS"):
-        flip = np.diag([-1.0, -1.0, 1.0])
-        mat, origin = flip @ mat, flip @ origin
-    affine = np.eye(4)
-    affine[:3, 0], affine[:3, 1], affine[:3, 2] = mat[:, 2], mat[:, 1], mat[:, 0]
-    affine[:3, 3] = origin
-    grid = Grid(layers[0].shape, affine)
+        nrrd = _read_nrrd(p)
+    except _NrrdUnsupported as e:
+        raise InputError(f"{str(p)!r}: unsupported NRRD ({e}); save it again from Slicer as .seg.nrrd") from e
+    keys = nrrd.keys
+    if nrrd.array.ndim not in (3, 4) or nrrd.affine is None:
+        raise InputError(f"{str(p)!r}: a {nrrd.array.ndim}D NRRD is not a segmentation")
+    stack = nrrd.array if nrrd.array.ndim == 4 else nrrd.array[None]
+    out_dtype = np.uint8 if stack.dtype.itemsize == 1 else np.uint16
+    layers = [np.ascontiguousarray(a, dtype=out_dtype) for a in stack]
+    grid = Grid(layers[0].shape, nrrd.affine)
     # shift by the reference extent offset (Slicer crops files to the segments' extent)
     offset = [int(v) for v in keys.get("Segmentation_ReferenceImageExtentOffset", "0 0 0").split()]
     if any(offset):
@@ -244,46 +360,11 @@ def write_seg_nrrd(path, content, compress: bool = True) -> None:
     """Write ``content`` as Slicer's ``.seg.nrrd`` (every layer, full grid extent)."""
     from .coding import terminology_to_string
 
-    layers = content.layers
     used = sorted({s.layer for s in content.segments}) or [0]
     remap = {li: i for i, li in enumerate(used)}
-    stack = [layers[li] for li in used]
-    dtype = np.uint8 if all(a.dtype == np.uint8 for a in stack) else np.uint16
-    grid = content.grid
-    k, r, c = grid.shape
-    col = grid.affine[:3, 2]
-    row = grid.affine[:3, 1]
-    sl = grid.affine[:3, 0]
-
-    def vec(v) -> str:
-        return "(" + ",".join(repr(float(x)) for x in v) + ")"
-
-    if len(stack) == 1:
-        data = stack[0].astype(dtype, copy=False)
-        head = [
-            "dimension: 3",
-            f"sizes: {c} {r} {k}",
-            f"space directions: {vec(col)} {vec(row)} {vec(sl)}",
-            "kinds: domain domain domain",
-        ]
-    else:
-        data = np.stack([a.astype(dtype, copy=False) for a in stack], axis=-1)  # (k, r, c, L)
-        head = [
-            "dimension: 4",
-            f"sizes: {len(stack)} {c} {r} {k}",
-            f"space directions: none {vec(col)} {vec(row)} {vec(sl)}",
-            "kinds: list domain domain domain",
-        ]
-    lines = [
-        "NRRD0004",
-        "# written by dicomai",
-        f"type: {'unsigned char' if dtype == np.uint8 else 'unsigned short'}",
-        *head,
-        "endian: little",
-        f"encoding: {'gzip' if compress else 'raw'}",
-        "space: left-posterior-superior",
-        f"space origin: {vec(grid.origin)}",
-    ]
+    layers = [content.layers[li] for li in used]
+    k, r, c = content.grid.shape
+    extra = []
     for i, s in enumerate(content.segments):
         pre = f"Segment{i}_"
         rgb = s.color or (128, 174, 128)
@@ -294,7 +375,7 @@ def write_seg_nrrd(path, content, compress: bool = True) -> None:
             s.anatomic_region,
             s.anatomic_region_modifiers[0] if s.anatomic_region_modifiers else None,
         )
-        lines += [
+        extra += [
             f"{pre}Color:={' '.join(f'{v / 255:.6f}' for v in rgb)}",
             f"{pre}ColorAutoGenerated:=0",
             f"{pre}Extent:=0 {c - 1} 0 {r - 1} 0 {k - 1}",
@@ -305,14 +386,9 @@ def write_seg_nrrd(path, content, compress: bool = True) -> None:
             f"{pre}NameAutoGenerated:=0",
             f"{pre}Tags:=TerminologyEntry:{term}|",
         ]
-    lines += [
+    extra += [
         "Segmentation_ContainedRepresentationNames:=Binary labelmap|",
         "Segmentation_MasterRepresentation:=Binary labelmap",
         "Segmentation_ReferenceImageExtentOffset:=0 0 0",
     ]
-    body = np.ascontiguousarray(data).astype(data.dtype.newbyteorder("<"), copy=False).tobytes()
-    if compress:
-        body = gzip.compress(body, compresslevel=1)
-    with open(os.fspath(path), "wb") as f:
-        f.write(("\n".join(lines) + "\n\n").encode("utf-8"))
-        f.write(body)
+    _write_nrrd(path, layers, content.grid, extra, compress)

@@ -265,7 +265,8 @@ def test_export_panel_end_to_end(export_panel, tmp_path):
     files = sorted((tmp_path / "out").iterdir())
     assert [f.name for f in files] == ["SEG_AI_organs.dcm", "SR_Measurements_Diameter.dcm"]
     lines = ui.resultLabel.text.splitlines()
-    assert lines[0] == "SEG written, 4 segment(s) (LABELMAP) (read back OK): SEG_AI_organs.dcm"
+    # auto: the SR references the segments, so the SEG is BINARY (exporting.seg_type_for_report)
+    assert lines[0] == "SEG written, 4 segment(s) (BINARY) (read back OK): SEG_AI_organs.dcm"
     assert lines[1].startswith("SR written, 5 measurement group(s) (read back OK)")
     assert ui.progressBar.value == 100 and progress == sorted(progress) and len(progress) > 3
     content = read_seg(files[0])

@@ -14,28 +14,43 @@ Coordinates are LPS millimetres throughout; RAS only at the boundaries that need
 
 from __future__ import annotations
 
-from .build import ImageFinding, SegAttachment, build_report
-from .content import (
-    Annotation,
-    DeviceObserver,
-    Evaluation,
-    ImageRef,
-    Markup,
-    Measurement,
-    MeasurementGroup,
-    PersonObserver,
-    Region,
-    Report,
-    SegmentReference,
-    lps_to_ras,
-    ras_to_lps,
-)
-from .decode import read_sr, read_sr_dataset
-from .encode import SRWriteResult, write_sr
-from .findings import findings_from_json, load_findings
-from .markups import read_markups, write_markups
-from .shapes import groups_from_markup, markups_from_groups
-from .tables import MeasurementTable, read_measurement_table, report_rows, write_table
+import importlib
+
+# public name -> submodule; imported on first use, so that `dicomai.sr.cli` (built into every
+# `dicomai` command line) does not pay for pydicom.sr and highdicom at start-up
+_WHERE = {
+    "ImageFinding": "build",
+    "SegAttachment": "build",
+    "build_report": "build",
+    "Annotation": "content",
+    "DeviceObserver": "content",
+    "Evaluation": "content",
+    "ImageRef": "content",
+    "Markup": "content",
+    "Measurement": "content",
+    "MeasurementGroup": "content",
+    "PersonObserver": "content",
+    "Region": "content",
+    "Report": "content",
+    "SegmentReference": "content",
+    "lps_to_ras": "content",
+    "ras_to_lps": "content",
+    "read_sr": "decode",
+    "read_sr_dataset": "decode",
+    "SRWriteResult": "encode",
+    "write_sr": "encode",
+    "findings_from_json": "findings",
+    "load_findings": "findings",
+    "read_markups": "markups",
+    "write_markups": "markups",
+    "groups_from_markup": "shapes",
+    "markups_from_groups": "shapes",
+    "MeasurementTable": "tables",
+    "read_measurement_table": "tables",
+    "report_rows": "tables",
+    "write_table": "tables",
+}
+
 
 __all__ = [
     "Annotation",
@@ -69,3 +84,16 @@ __all__ = [
     "write_sr",
     "write_table",
 ]
+
+
+def __getattr__(name: str):
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dicomai.sr' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
