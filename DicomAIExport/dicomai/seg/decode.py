@@ -938,7 +938,7 @@ def _decode_labelmap(content, segments, reader, placements, ds, warnings) -> Non
 
 
 def _slice_counts(layer):
-    from .fast import slice_label_counts
+    from .content import slice_label_counts
 
     return slice_label_counts(layer)
 

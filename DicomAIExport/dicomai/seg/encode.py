@@ -206,7 +206,7 @@ class _Prepared:
     layers: List[np.ndarray] = field(default_factory=list)
     fractions: List[np.ndarray] = field(default_factory=list)
     overlap: str = "NO"
-    presence: dict = field(default_factory=dict)  # layer -> fast.slice_label_counts(layer)
+    presence: dict = field(default_factory=dict)  # layer -> content.slice_label_counts(layer)
 
 
 def _prepare(content: SegmentationContent, segments: list, seg_type: str, max_fractional_value: int):
@@ -214,7 +214,7 @@ def _prepare(content: SegmentationContent, segments: list, seg_type: str, max_fr
         kept = [s for s in segments if s.number in content.fractions and np.any(content.fractions[s.number])]
         arrays = [content.fractions[s.number] for s in kept]
         return _Prepared(kept=kept, fractions=arrays, overlap="UNDEFINED" if len(kept) > 1 else "NO")
-    from .fast import slice_label_counts
+    from .content import slice_label_counts
 
     # voxel counts per segment from per-slice histograms (a whole-volume bincount is 10x slower)
     counts: Dict[int, int] = {}

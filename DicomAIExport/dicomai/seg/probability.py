@@ -132,29 +132,3 @@ def content_from_probability_maps(
         attributes=dict(meta.attributes),
     )
     return content
-
-
-class _ThresholdedView(SegmentationContent):
-    """FRACTIONAL content whose labelmap is the >= 0.5 threshold the decoder put in ``layers``.
-
-    :meth:`SegmentationContent.labelmap` refuses fractional content; import-seg still writes a
-    labelmap next to the probability maps, so this view answers from the thresholded layers.
-    """
-
-    @property
-    def overlapping(self) -> bool:
-        return len({s.layer for s in self.segments}) > 1
-
-    def labelmap(self) -> np.ndarray:
-        view = SegmentationContent(grid=self.grid, segments=self.segments, layers=self.layers)
-        return view.labelmap()
-
-
-def thresholded_view(content: SegmentationContent) -> SegmentationContent:
-    """``content`` (FRACTIONAL, as read by :func:`dicomai.seg.decode.read_seg`) with a labelmap
-    view: probability >= 0.5. Other content is returned unchanged."""
-    if not content.fractions or not content.layers:
-        return content
-    from dataclasses import fields
-
-    return _ThresholdedView(**{f.name: getattr(content, f.name) for f in fields(content)})
