@@ -1,4 +1,4 @@
-"""The DicomAI demo: an AI segmentation in Slicer -> DICOM SEG -> back into Slicer, checked.
+"""The DicomAI demo: an AI segmentation and a measurement in Slicer -> DICOM SEG + SR -> back, checked.
 
     python -m dicomai_slicer.demo [--out demo-output] [--quick]
 
@@ -8,19 +8,22 @@
 3. makes the "AI result" a real segmentation node the way a Slicer extension does (labelmap +
    colour table -> ``ImportLabelmapToSegmentationNode``), then gives its segments names,
    colours and terminology (liver, spleen, both kidneys and a small liver lesion);
-4. exports it with ``export_segmentation``;
+4. exports it with ``export_segmentation``, and a line across the lesion plus every segment's
+   volume as a TID 1500 SR with ``export_report``;
 5. runs the command-line path too (labelmap file + dcmqi JSON -> ``dicomai export-seg`` ->
    ``dicomai import-seg``) and compares the labelmap that comes back;
-6. starts a fresh scene, loads the CT and the SEG with ``load_dicom_objects`` and checks every
-   segment voxel for voxel (with Slicer's own ``arrayFromSegmentBinaryLabelmap``), its name,
-   colour (within CIELab round-off) and codes, and where it sits in the subject hierarchy;
-7. renders the segmentation over the CT (axial view.png, coronal view-coronal.png);
+6. starts a fresh scene, loads the CT, the SEG and the SR with ``load_dicom_objects`` and checks
+   every segment voxel for voxel (with Slicer's own ``arrayFromSegmentBinaryLabelmap``), its name,
+   colour (within CIELab round-off) and codes, where it sits in the subject hierarchy, the line's
+   points (within 1e-4 mm) and length, and that the SR's table names every segment;
+7. renders the segmentation and the line over the CT (axial view.png, coronal view-coronal.png);
 8. prints a table and the paths of everything written. Exit status 1 when a check fails.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -37,6 +40,7 @@ QUICK_SHAPE = (40, 128, 128)
 QUICK_SPACING = (2.5, 3.0, 3.0)
 COLOUR_TOLERANCE = 2  # 0-255 units: RGB -> CIELab (16-bit) -> RGB round-off
 ALGORITHM = ("DicomAI phantom model", "1.0")
+LESION_VALUE = 5  # dicomai.synthetic.phantom's label of the liver lesion
 
 
 @dataclass
@@ -212,6 +216,7 @@ def run_demo(
 
     from .export import export_segmentation
     from .loader import load_dicom_objects
+    from .report import export_report
     from .series import load_dicom_series
     from .subject_hierarchy import dicom_reference, subject_hierarchy_node
 
@@ -268,19 +273,45 @@ def run_demo(
     report.warnings.extend(result.warnings)
     t = _step(report, log, f"exported {len(result.segments)} segments ({result.number_of_frames} frames)", t)
 
+    # 4b. a measurement on the lesion as a TID 1500 SR that also reports every segment's volume
+    line = _make_lesion_line(scene, volume, labels == LESION_VALUE)
+    sr_path = out / "ai-report.sr.dcm"
+    sr = export_report(
+        volume,
+        sr_path,
+        markups=[line],
+        segmentation=result.path,
+        model_name=ALGORITHM[0],
+        model_version=ALGORITHM[1],
+        series_description="AI measurements",
+        overwrite=True,
+    )
+    line_points = slicer.util.arrayFromMarkupsControlPoints(line).copy()
+    line_length = line.GetMeasurement("length").GetValue()
+    report.written.append(Path(os.fspath(sr)))
+    report.warnings.extend(sr.warnings)
+    t = _step(
+        report, log, f"exported the lesion diameter ({line_length:.1f} mm) and segment volumes as SR", t
+    )
+
     # 5. the command-line path
     if cli:
         t = _cli_round_trip(report, out, ct_dir, labels, grid, log, t)
 
-    # 6. fresh scene, load CT + SEG, check
+    # 6. fresh scene, load CT + SEG + SR, check
     scene = _fresh_scene(scene)
-    nodes = load_dicom_objects([ct_dir, seg_path])
+    nodes = load_dicom_objects([ct_dir, seg_path, sr_path])
     volumes = [n for n in nodes if n.IsA("vtkMRMLScalarVolumeNode")]
     segmentations = [n for n in nodes if n.IsA("vtkMRMLSegmentationNode")]
+    lines = [n for n in nodes if n.IsA("vtkMRMLMarkupsLineNode")]
+    tables = [n for n in nodes if n.IsA("vtkMRMLTableNode")]
     report.check(
-        len(volumes) == 1 and len(segmentations) == 1, f"load_dicom_objects gave {len(nodes)} node(s)"
+        len(volumes) == 1 and len(segmentations) == 1 and len(lines) == 1 and len(tables) == 1,
+        f"load_dicom_objects gave {len(nodes)} node(s)",
     )
-    t = _step(report, log, "loaded CT + SEG into a fresh scene (load_dicom_objects)", t)
+    t = _step(report, log, "loaded CT + SEG + SR into a fresh scene (load_dicom_objects)", t)
+    if lines and tables:
+        _check_report(report, lines[0], tables[0], line_points, line_length, meta, log)
     if volumes and segmentations:
         volume, loaded = volumes[0], segmentations[0]
         sg = loaded.GetSegmentation()
@@ -327,6 +358,46 @@ def run_demo(
     for p in report.written:
         log(f"  {p}")
     return report
+
+
+def _make_lesion_line(scene, volume, lesion_mask):
+    """A line across the lesion's widest extent along the image rows, at its centre slice (RAS)."""
+
+    from ._images import grid_of_volume
+
+    idx = np.argwhere(lesion_mask)
+    k, r = (int(round(v)) for v in idx[:, :2].mean(axis=0))
+    cols = idx[(idx[:, 0] == k) & (idx[:, 1] == r), 2]
+    grid = grid_of_volume(volume)
+    ends = grid.index_to_world([[k, r, cols.min()], [k, r, cols.max()]])  # LPS
+    line = scene.AddNewNodeByClass("vtkMRMLMarkupsLineNode", "Lesion diameter")
+    for p in ends:
+        line.AddControlPoint([-p[0], -p[1], p[2]])  # RAS
+    return line
+
+
+def _check_report(report, line, table, points, length, meta, log) -> None:
+    """The line comes back within 1e-4 mm with its length; the table names every segment."""
+    import slicer
+
+    back = slicer.util.arrayFromMarkupsControlPoints(line)
+    report.check(
+        back.shape == points.shape and np.abs(back - points).max() < 1e-4,
+        f"line points moved by {np.abs(back - points).max() if back.shape == points.shape else '?'} mm",
+    )
+    back_length = line.GetMeasurement("length").GetValue()
+    report.check(abs(back_length - length) < 1e-6, f"line length {back_length} != {length}")
+    cells = [
+        [table.GetCellText(r, c) for c in range(table.GetNumberOfColumns())]
+        for r in range(table.GetNumberOfRows())
+    ]
+    text = " ".join(" ".join(row) for row in cells)
+    for entry in meta.values():
+        report.check(entry[0] in text, f"segment {entry[0]!r} missing from the SR table")
+    log(
+        f"  SR back: '{line.GetName()}' {back_length:.2f} mm, points within 1e-4 mm; "
+        f"{len(cells)} measurement rows naming every segment"
+    )
 
 
 def _check_hierarchy(report, volume, segmentation, dicom_reference, subject_hierarchy_node) -> None:
