@@ -19,8 +19,6 @@ implemented here.
 
 from __future__ import annotations
 
-import logging
-
 import slicer
 from DICOMLib import DICOMLoadable, DICOMPlugin
 
@@ -37,56 +35,16 @@ def _ensureCorePath():
             sys.path.append(sibling)
 
 
-class DICOMAIStructuredReportPluginClass(DICOMPlugin):
+_ensureCorePath()
+from dicomai_slicer.browser import BrowserPluginMixin  # noqa: E402  (light: no pydicom at import)
+
+
+class DICOMAIStructuredReportPluginClass(BrowserPluginMixin, DICOMPlugin):
     """Loads DICOM SR measurement reports as markups and table nodes over their images."""
 
     kind = "SR"
-
-    def __init__(self):
-        super().__init__()
-        self.loadType = "DICOM AI Structured Report"
-
-    def examineForImport(self, fileLists):
-        """Loadables for each file list (Slicer 5.10's base class returns [] here)."""
-        loadables = []
-        for files in fileLists:
-            cached = self.getCachedLoadables(files)
-            if cached is None:
-                cached = self.examineFiles(files)
-                self.cacheLoadables(files, cached)
-            loadables += cached
-        return loadables
-
-    def examineFiles(self, files):
-        _ensureCorePath()
-        from dicomai_slicer.browser import examine_files
-
-        loadables = []
-        for offer in examine_files(files, self.kind):
-            loadable = DICOMLoadable()
-            loadable.files = [offer.path]
-            loadable.name = offer.name
-            loadable.tooltip = offer.tooltip
-            loadable.warning = offer.warning
-            loadable.confidence = offer.confidence
-            loadable.selected = True
-            loadable.referencedInstanceUIDs = list(offer.referenced_instance_uids)
-            loadable.seriesInstanceUID = offer.series_instance_uid
-            loadables.append(loadable)
-        return loadables
-
-    def load(self, loadable):
-        """Load the object (and what it references); False with the reason logged on failure."""
-        _ensureCorePath()
-        from dicomai_slicer.browser import load_offer_files
-
-        try:
-            nodes = load_offer_files(loadable.files)
-        except Exception as e:
-            logging.error(f"{loadable.name}: loading failed: {e}")
-            return False
-        logging.info(f"{loadable.name}: loaded {', '.join(n.GetName() for n in nodes)}")
-        return bool(nodes)
+    loadTypeName = "DICOM AI Structured Report"
+    loadableClass = DICOMLoadable
 
 
 class DICOMAIStructuredReportPlugin:

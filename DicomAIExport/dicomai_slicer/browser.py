@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import List, Optional, Sequence
 
 __all__ = [
+    "BrowserPluginMixin",
     "FULL",
     "GENERIC",
     "MOSTLY",
@@ -331,6 +332,62 @@ def examine_files(files: Sequence[str], kind: str) -> List[Offer]:
         if offer is not None:
             offers.append(offer)
     return offers
+
+
+# ------------------------------------------------------------------------------------------- plugin
+class BrowserPluginMixin:
+    """The examine/load half of our DICOM browser plugins, shared by the SEG and SR plugin files.
+
+    Mixed into a subclass of Slicer's ``DICOMLib.DICOMPlugin`` (this module does not import the
+    Qt-side DICOMLib); the subclass sets ``kind`` ("SEG" or "SR"), ``loadTypeName`` and
+    ``loadableClass`` (``DICOMLib.DICOMLoadable``). ``examineForImport`` is implemented here
+    because Slicer 5.10's base class returns ``[]`` from it (``examineFiles`` and its caching
+    arrived in 5.12).
+    """
+
+    kind = ""
+    loadTypeName = ""
+    loadableClass = None
+
+    def __init__(self):
+        super().__init__()
+        self.loadType = self.loadTypeName
+
+    def examineForImport(self, fileLists):
+        """Loadables for each file list, cached per list as Slicer 5.12's base class does."""
+        loadables = []
+        for files in fileLists:
+            cached = self.getCachedLoadables(files)
+            if cached is None:
+                cached = self.examineFiles(files)
+                self.cacheLoadables(files, cached)
+            loadables += cached
+        return loadables
+
+    def examineFiles(self, files):
+        loadables = []
+        for offer in examine_files(files, self.kind):
+            loadable = self.loadableClass()
+            loadable.files = [offer.path]
+            loadable.name = offer.name
+            loadable.tooltip = offer.tooltip
+            loadable.warning = offer.warning
+            loadable.confidence = offer.confidence
+            loadable.selected = True
+            loadable.referencedInstanceUIDs = list(offer.referenced_instance_uids)
+            loadable.seriesInstanceUID = offer.series_instance_uid
+            loadables.append(loadable)
+        return loadables
+
+    def load(self, loadable):
+        """Load the object (and what it references); False with the reason logged on failure."""
+        try:
+            nodes = load_offer_files(loadable.files)
+        except Exception as e:  # the browser shows "failed" and goes on with the other loadables
+            logging.error(f"{loadable.name}: loading failed: {e}")
+            return False
+        logging.info(f"{loadable.name}: loaded {', '.join(n.GetName() for n in nodes)}")
+        return bool(nodes)
 
 
 # ------------------------------------------------------------------------------------------- load
