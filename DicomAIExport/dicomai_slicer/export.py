@@ -20,9 +20,33 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 
 @dataclass(eq=False)
-class SegExport(os.PathLike):
-    """What :func:`export_segmentation` wrote. Behaves as the output path (``os.fspath``, ``str``,
-    ``==`` a path), and carries the details.
+class WrittenFile(os.PathLike):
+    """A file an export wrote, usable as its path (``os.fspath``, ``str``, ``==`` a path), with
+    the warnings worth knowing. :class:`SegExport` and ``report.ReportExport`` add details."""
+
+    path: Path
+    warnings: list = field(default_factory=list)
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, WrittenFile):
+            return Path(self.path) == Path(other.path)
+        if isinstance(other, (str, os.PathLike)):
+            return Path(self.path) == Path(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(Path(self.path))
+
+
+@dataclass(eq=False)
+class SegExport(WrittenFile):
+    """What :func:`export_segmentation` wrote.
 
     Attributes
     ----------
@@ -36,30 +60,12 @@ class SegExport(os.PathLike):
         Segment IDs (segmentation node) or label values (labelmap node) of those segments.
     """
 
-    path: Path
-    warnings: list = field(default_factory=list)
     segments: list = field(default_factory=list)
     segment_ids: list = field(default_factory=list)
     sop_instance_uid: str = ""
     series_instance_uid: str = ""
     number_of_frames: int = 0
     segmentation_type: str = "BINARY"
-
-    def __fspath__(self) -> str:
-        return str(self.path)
-
-    def __str__(self) -> str:
-        return str(self.path)
-
-    def __eq__(self, other) -> bool:
-        if isinstance(other, SegExport):
-            return self.path == other.path
-        if isinstance(other, (str, os.PathLike)):
-            return Path(self.path) == Path(other)
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self.path)
 
 
 def resolve_segmentation_type(segmentation_type: Optional[str], content) -> str:

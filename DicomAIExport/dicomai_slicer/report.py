@@ -15,11 +15,13 @@ measurement and qualitative evaluation, under the SR's series in the subject hie
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
 import numpy as np
+
+from .export import WrittenFile
 
 __all__ = [
     "ReportExport",
@@ -53,31 +55,13 @@ _LPS = np.array([-1.0, -1.0, 1.0])
 
 
 @dataclass(eq=False)
-class ReportExport(os.PathLike):
+class ReportExport(WrittenFile):
     """What :func:`export_report` wrote; usable as the output path."""
 
-    path: Path
-    warnings: list = field(default_factory=list)
     report: object = None
     sop_instance_uid: str = ""
     series_instance_uid: str = ""
     groups_2d: int = 0
-
-    def __fspath__(self) -> str:
-        return str(self.path)
-
-    def __str__(self) -> str:
-        return str(self.path)
-
-    def __eq__(self, other) -> bool:
-        if isinstance(other, ReportExport):
-            return self.path == other.path
-        if isinstance(other, (str, os.PathLike)):
-            return Path(self.path) == Path(other)
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self.path)
 
 
 # ------------------------------------------------------------------------------------ nodes -> core
