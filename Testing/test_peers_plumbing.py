@@ -228,10 +228,16 @@ def test_dcmqi_sr_read_by_dsrdump_dcmjs_and_tid1500reader(case, tmp_path):
                 "measurementItems": [
                     {
                         "value": "0.0256",
-                        "quantity": {"CodeValue": "118565006", "CodingSchemeDesignator": "SCT",
-                                     "CodeMeaning": "Volume"},
-                        "units": {"CodeValue": "ml", "CodingSchemeDesignator": "UCUM",
-                                  "CodeMeaning": "milliliter"},
+                        "quantity": {
+                            "CodeValue": "118565006",
+                            "CodingSchemeDesignator": "SCT",
+                            "CodeMeaning": "Volume",
+                        },
+                        "units": {
+                            "CodeValue": "ml",
+                            "CodingSchemeDesignator": "UCUM",
+                            "CodeMeaning": "milliliter",
+                        },
                     }
                 ],
             }

@@ -6,7 +6,6 @@ Skips cleanly when ../shared is absent (a clean clone in CI may not have it).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import highdicom as hd
@@ -15,12 +14,8 @@ import pytest
 
 from dicomai.seg.decode import read_seg
 from dicomai.source import read_source_series
+from shared_data import REALDATA  # noqa: E402
 
-REALDATA = Path(
-    os.environ.get(
-        "DICOMAI_REALDATA", Path(__file__).resolve().parents[2].parent / "shared" / "data" / "realdata"
-    )
-)
 pytestmark = pytest.mark.skipif(not REALDATA.is_dir(), reason=f"no real data folder at {REALDATA}")
 
 # (SEG, its source series or None, {segment number: voxel count} as dcmjs/dcmqi/highdicom count them)

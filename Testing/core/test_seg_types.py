@@ -4,8 +4,6 @@ reading of per-frame functional groups: round trips through files, voxel for vox
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import numpy as np
 import pydicom
@@ -23,13 +21,9 @@ from dicomai.seg.encode import ALLOWED_COMPRESSIONS, COMPRESSIONS, DEFAULT_COMPR
 from dicomai.seg.metadata import load_metadata, segments_for_labels
 from dicomai.source import read_source_series
 from dicomai.synthetic import dcmqi_metadata, phantom_segments
+from shared_data import REALDATA  # noqa: E402
 
 LABELMAP_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.7"
-REALDATA = Path(
-    os.environ.get(
-        "DICOMAI_REALDATA", Path(__file__).resolve().parents[2].parent / "shared" / "data" / "realdata"
-    )
-)
 
 
 @pytest.fixture(scope="module", params=sorted(KINDS))

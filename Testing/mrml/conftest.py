@@ -28,8 +28,6 @@ import dicomai_slicer  # noqa: E402
 
 pytestmark = pytest.mark.slicer
 
-REALDATA = Path(os.environ.get("DICOMAI_REALDATA", _ROOT.parent / "shared" / "data" / "realdata"))
-
 
 @pytest.fixture
 def scene():

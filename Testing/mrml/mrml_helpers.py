@@ -3,7 +3,6 @@ and reading a node's voxels back through Slicer's own API."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,11 +12,6 @@ from pydicom.sr.codedict import codes
 from dicomai import synthetic
 from dicomai.coding import terminology_to_string
 
-REALDATA = Path(
-    os.environ.get(
-        "DICOMAI_REALDATA", Path(__file__).resolve().parents[2].parent / "shared" / "data" / "realdata"
-    )
-)
 SHAPE = (12, 40, 36)  # slices, rows, columns: rows != columns catches transpositions
 
 # kind -> (make_grid kwargs, write_series kwargs)

@@ -7,11 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import slicer
-from mrml_helpers import REALDATA, node_voxel_counts
+from mrml_helpers import node_voxel_counts
 
 from dicomai.seg.decode import read_seg
 from dicomai.source import read_source_series
 from dicomai_slicer import load_dicom_objects
+from shared_data import REALDATA
 
 pytestmark = pytest.mark.skipif(not REALDATA.is_dir(), reason=f"no real data folder at {REALDATA}")
 

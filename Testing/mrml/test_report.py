@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 import slicer
-from mrml_helpers import REALDATA, segmentation_node
+from mrml_helpers import segmentation_node
 from pydicom.sr.coding import Code
 
 import dicomai_slicer.report  # noqa: F401  (registers the SR loader)
@@ -20,6 +20,7 @@ from dicomai.sr.decode import read_sr
 from dicomai_slicer import export_segmentation, load_dicom_objects, load_dicom_series
 from dicomai_slicer.loader import registered_loaders
 from dicomai_slicer.report import export_report
+from shared_data import REALDATA
 
 TOL = 1e-4
 

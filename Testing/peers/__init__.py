@@ -252,10 +252,14 @@ def itkimage2segimage(
     proc = _run(
         [
             exe,
-            "--inputImageList", ",".join(str(p) for p in images),
-            "--inputDICOMDirectory", source_dir,
-            "--inputMetadata", metadata_json,
-            "--outputDICOM", out,
+            "--inputImageList",
+            ",".join(str(p) for p in images),
+            "--inputDICOMDirectory",
+            source_dir,
+            "--inputMetadata",
+            metadata_json,
+            "--outputDICOM",
+            out,
             *extra_args,
         ]
     )
@@ -288,10 +292,14 @@ def tid1500writer(
     proc = _run(
         [
             exe,
-            "--inputMetadata", metadata_json,
-            "--inputImageLibraryDirectory", image_dir,
-            "--inputCompositeContextDirectory", composite_dir,
-            "--outputDICOM", out,
+            "--inputMetadata",
+            metadata_json,
+            "--inputImageLibraryDirectory",
+            image_dir,
+            "--inputCompositeContextDirectory",
+            composite_dir,
+            "--outputDICOM",
+            out,
         ]
     )
     if proc.returncode != 0 or not out.is_file():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +21,6 @@ from dicomai.sr.encode import write_sr
 
 SHAPE = (10, 36, 32)
 ROOT = Path(__file__).resolve().parents[2]
-REALDATA = Path(os.environ.get("DICOMAI_REALDATA", ROOT.parent / "shared" / "data" / "realdata"))
 EXPORT_DIR = ROOT / "DicomAIExport"
 IMPORT_DIR = ROOT / "DicomAIImport"
 VERSIONS = {"5.12": (5, 12, 3), "5.10": (5, 10, 0)}

@@ -10,9 +10,9 @@ import shutil
 import pydicom
 import pytest
 import slicer
-from plugin_cases import REALDATA
 
 import peers
+from shared_data import REALDATA
 
 SEG_KEY, SR_KEY = "DICOMAISegmentationPlugin", "DICOMAIStructuredReportPlugin"
 

@@ -49,7 +49,8 @@ def axial_with_seg(axial_case, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def realdata() -> Path:
-    path = sr_cases.REALDATA
+    from shared_data import REALDATA as path
+
     if not path.is_dir():
         pytest.skip(f"no real data folder at {path}")
     return path

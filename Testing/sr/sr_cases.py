@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,12 +15,6 @@ from dicomai.seg.encode import write_seg
 from dicomai.seg.metadata import load_metadata, segments_for_labels
 from dicomai.source import SourceSeries, read_source_series
 from dicomai.sr.content import Annotation, Evaluation, Markup, Measurement, lps_to_ras
-
-REALDATA = Path(
-    os.environ.get(
-        "DICOMAI_REALDATA", Path(__file__).resolve().parents[2].parent / "shared" / "data" / "realdata"
-    )
-)
 
 SHAPE = (12, 40, 36)
 KINDS = {
