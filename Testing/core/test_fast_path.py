@@ -14,6 +14,10 @@ element by element, nested sequences included. The only differences allowed are:
 
 Pixel data is compared as decoded frames (and as bytes where the encoding is deterministic).
 Both outputs are then judged by dciodvfy, highdicom and dcmqi.
+
+The fast path does not import highdicom: dicomai.seg._dataset builds its pieces with pydicom, and
+each one is compared here with the highdicom class it stands for; fresh CLI processes check that
+export-seg and import-seg load no highdicom module.
 """
 
 from __future__ import annotations
@@ -480,3 +484,404 @@ def test_per_frame_bytes_are_what_pydicom_encodes(case):
     item.DimensionIndexValues = [3, 17]
     holder.FrameContentSequence = [item]
     assert fast._frame_content_bytes([3, 17]) == fast._encode_elements(holder)
+
+
+# ------------------------------------------------------------------------------------ without highdicom
+# The fast path builds with pydicom alone (dicomai.seg._dataset) what highdicom's content classes
+# build; each piece is compared with highdicom's here, as encoded bytes where it is a dataset.
+def _encoded(keyword, value):
+    holder = pydicom.Dataset()
+    setattr(holder, keyword, value)
+    return fast._encode_elements(holder)
+
+
+def test_concepts_written_without_pydicom_sr_are_pydicoms():
+    from pydicom.sr.codedict import codes
+
+    from dicomai.coding import generic_category, generic_type
+    from dicomai.seg import _dataset as dset
+
+    assert tuple(dset.ARTIFICIAL_INTELLIGENCE) == tuple(codes.DCM.ArtificialIntelligence)
+    assert tuple(dset.BACKGROUND) == tuple(codes.DCM.Background)
+    assert tuple(dset.ACQUISITION_EQUIPMENT) == tuple(codes.DCM.AcquisitionEquipment)
+    assert tuple(dset.PROCESSING_EQUIPMENT) == tuple(codes.DCM.ProcessingEquipment)
+    assert tuple(dset.SOURCE_IMAGE_FOR_PROCESSING) == tuple(
+        codes.cid7202.SourceImageForImageProcessingOperation
+    )
+    assert tuple(dset.SEGMENTATION_DERIVATION) == tuple(codes.cid7203.SegmentationImageDerivation)
+    assert tuple(dset.TISSUE) == tuple(generic_category()) == tuple(generic_type())
+
+
+CODES = [
+    pydicom.sr.coding.Code("10200004", "SCT", "Liver"),
+    pydicom.sr.coding.Code("1234567890123456", "99X", "sixteen characters"),
+    pydicom.sr.coding.Code("12345678901234567", "99X", "seventeen: LongCodeValue"),
+    pydicom.sr.coding.Code("urn:oid:1.2.840.10008.2.16.4", "99X", "a URN"),
+    pydicom.sr.coding.Code("https://example.org/concepts/123456", "99X", "a URL"),
+    pydicom.sr.coding.Code("T-62000", "SRT", "Liver", "1.1"),
+    pydicom.sr.coding.Code("x", "L", "m" * 64),
+]
+
+
+def test_code_items_are_highdicoms_coded_concepts():
+    from dicomai.coding import code_to_dataset
+    from dicomai.seg._dataset import code_item
+
+    for code in CODES:
+        assert _encoded("ConceptNameCodeSequence", [code_item(code)]) == _encoded(
+            "ConceptNameCodeSequence", [code_to_dataset(code)]
+        ), code
+    too_long = pydicom.sr.coding.Code("x", "L", "m" * 65)
+    with pytest.raises(ValueError, match="maximally 64"):
+        code_to_dataset(too_long)
+    with pytest.raises(ValueError, match="maximally 64"):
+        code_item(too_long)
+
+
+def _project_colours():
+    colours = {tuple(int(v) for v in s["recommendedDisplayRGBValue"]) for s in phantom_segments()}
+    colours |= {synthetic._palette(i) for i in range(0, 2000)}
+    colours.add((221, 130, 101))  # metadata.py's example
+    return sorted(colours)
+
+
+def test_colour_conversion_to_cielab_matches_highdicom():
+    """Every colour the project writes, every grey, 65,536 colours covering every (r, g) pair and
+    every b value, and 100,000 random ones (the whole 256^3 cube was checked once: equal)."""
+    from highdicom.color import CIELabColor
+
+    from dicomai.seg._dataset import cielab_from_rgb
+
+    rng = np.random.default_rng(7)
+    colours = _project_colours() + [(v, v, v) for v in range(256)]
+    colours += [(r, g, (r * 7 + g * 13) % 256) for r in range(256) for g in range(256)]
+    colours += [tuple(int(v) for v in c) for c in rng.integers(0, 256, (100_000, 3))]
+    colours += [(0.5, 254.5, 100.25), (0, 0, 0), (255, 255, 255)]
+    for c in colours:
+        assert cielab_from_rgb(*c) == CIELabColor.from_rgb(*c).value, c
+    for bad in ((-1, 0, 0), (0, 256, 0)):
+        with pytest.raises(ValueError, match="range 0 to 255"):
+            cielab_from_rgb(*bad)
+        with pytest.raises(ValueError, match="range 0 to 255"):
+            CIELabColor.from_rgb(*bad)
+
+
+def _segment_variants():
+    code = pydicom.sr.coding.Code
+    liver, kidney = code("10200004", "SCT", "Liver"), code("64033007", "SCT", "Kidney")
+    left = code("7771000", "SCT", "Left")
+    organ = code("123037004", "SCT", "Anatomical Structure")
+    family = code("123109", "DCM", "Manual Processing")
+    yield SegmentInfo(
+        1, "liver", organ, liver, color=(221, 130, 101), algorithm_name="m", algorithm_version="1"
+    )
+    yield SegmentInfo(2, "", None, None)  # generic codes, unnamed algorithm, no colour
+    yield SegmentInfo(
+        3,
+        "x" * 80,
+        organ,
+        kidney,
+        type_modifiers=[left],
+        anatomic_region=kidney,
+        anatomic_region_modifiers=[left, code("66459002", "SCT", "Unilateral")],
+        description="d" * 70,
+        color=(0, 0, 0),
+        algorithm_type="MANUAL",
+    )
+    yield SegmentInfo(
+        4,
+        "tracked",
+        CODES[2],
+        CODES[3],
+        tracking_id="T1",
+        tracking_uid="1.2.3.4",
+        algorithm_type="SEMIAUTOMATIC",
+        algorithm_family=family,
+        color=(255, 255, 255),
+    )
+    yield SegmentInfo(
+        5,
+        "urls",
+        CODES[4],
+        CODES[5],
+        anatomic_region=CODES[6],
+        anatomic_region_modifiers=[left],
+        type_modifiers=[CODES[1], CODES[2]],
+    )
+    yield SegmentInfo(6, "regions without modifiers", organ, liver, anatomic_region_modifiers=[left])
+
+
+def test_segment_descriptions_are_highdicoms():
+    from dicomai.seg import _dataset as dset
+    from dicomai.seg.encode import segment_description
+
+    for number, seg in enumerate(_segment_variants(), start=1):
+        ours = dset.segment_description(seg, number)
+        theirs = segment_description(seg, number)
+        assert _encoded("SegmentSequence", [ours]) == _encoded("SegmentSequence", [theirs]), seg
+    # the same refusals
+    for kwargs, error in (
+        ({"segment_number": 0}, ValueError),
+        ({"segment_number": 65536}, ValueError),
+        ({"algorithm_type": "AUTOMATIC"}, TypeError),  # no algorithm identification
+        ({"tracking_id": "only the id"}, TypeError),
+        ({"tracking_uid": "1.2.3"}, TypeError),
+        ({"algorithm_type": "GUESSED"}, ValueError),
+    ):
+        args = {"segment_number": 1, "segment_label": "s", "algorithm_type": "MANUAL", **kwargs}
+        cat = pydicom.sr.coding.Code("85756007", "SCT", "Tissue")
+        with pytest.raises(error):
+            hd.seg.SegmentDescription(segmented_property_category=cat, segmented_property_type=cat, **args)
+        with pytest.raises(error):
+            dset.segment_item(category=dset.code_item(cat), type_=dset.code_item(cat), **args)
+
+
+def test_contributing_equipment_items_are_highdicoms():
+    import datetime
+
+    from pydicom.sr.codedict import codes
+
+    from dicomai.seg import _dataset as dset
+
+    full = {
+        "manufacturer_model_name": "model",
+        "software_versions": ["1.0", "2.0b"],
+        "device_serial_number": "SN1",
+        "institution_name": "Hospital",
+        "institutional_department_name": "Radiology",
+        "institution_address": "Street 1, Town",
+        "station_name": "CT1",
+        "contribution_description": "Acquisition equipment of the source image(s)",
+    }
+    variants = [
+        ({}, {}),
+        (full, {"contribution_datetime": datetime.datetime(2024, 5, 6, 7, 8, 9, 123456)}),
+        ({"software_versions": "3.1"}, {"contribution_datetime": "20240506070809"}),
+        (
+            {"software_versions": pydicom.multival.MultiValue(str, ["a", "b"])},
+            {"contribution_datetime": pydicom.valuerep.DT("20240506070809.5+0100")},
+        ),  # fmt: skip
+        ({"manufacturer_model_name": ""}, {"contribution_datetime": datetime.datetime(2024, 5, 6)}),
+    ]
+    for purpose, ours_purpose in (
+        (codes.DCM.AcquisitionEquipment, dset.ACQUISITION_EQUIPMENT),
+        (codes.DCM.ProcessingEquipment, dset.PROCESSING_EQUIPMENT),
+    ):
+        for kwargs, when in variants:
+            theirs = hd.ContributingEquipment("Maker", purpose, **kwargs, **when)
+            ours = dset.contributing_equipment("Maker", ours_purpose, **kwargs, **when)
+            assert _encoded("ContributingEquipmentSequence", [ours]) == _encoded(
+                "ContributingEquipmentSequence", [theirs]
+            ), kwargs
+    for kwargs in ({"manufacturer": "m" * 65}, {"manufacturer": "a\\b"}, {"station_name": "s" * 17},
+                   {"software_versions": []}, {"institution_address": "a" * 1025}):  # fmt: skip
+        args = {"manufacturer": "Maker", **kwargs}
+        with pytest.raises(ValueError):
+            hd.ContributingEquipment(purpose_of_reference=codes.DCM.ProcessingEquipment, **args)
+        with pytest.raises(ValueError):
+            dset.contributing_equipment(purpose_of_reference=dset.PROCESSING_EQUIPMENT, **args)
+
+
+ORIENTATIONS = [
+    [1, 0, 0, 0, 1, 0],
+    [0, 1, 0, 0, 0, -1],
+    [1, 0, 0, 0, 0, -1],
+    [0.9238795, 0.3826834, 0, -0.2705981, 0.6532815, -0.7071068],
+    [-1, 0, 0, 0, -1, 0],
+    ["0.999999", "-0.00123", "1e-5", "0.0012300", "0.99999", "-0.00456"],
+]
+
+
+def test_geometry_items_are_highdicoms():
+    from pydicom.valuerep import DSfloat
+
+    from dicomai.seg import _dataset as dset
+
+    rng = np.random.default_rng(3)
+    values = [
+        [0, 0, 0],
+        [-125.0, 12.25, 40],
+        [DSfloat("-249.51171875"), DSfloat("  1e-3"), DSfloat("12345678.9012345")],
+        *(list(v) for v in rng.normal(0, 300, (50, 3))),
+        *(list(v) for v in rng.uniform(-1, 1, (50, 3)) * 1e-7),
+    ]
+    for v in values:
+        theirs = hd.PlanePositionSequence(coordinate_system="PATIENT", image_position=v)
+        assert _encoded("PlanePositionSequence", dset.plane_position(v)) == _encoded(
+            "PlanePositionSequence", theirs
+        )
+    for iop in ORIENTATIONS:
+        theirs = hd.PlaneOrientationSequence(coordinate_system="PATIENT", image_orientation=iop)
+        assert _encoded("PlaneOrientationSequence", dset.plane_orientation(iop)) == _encoded(
+            "PlaneOrientationSequence", theirs
+        )
+    for spacing, thickness, between in (
+        ([0.8, 0.8], 2.5, None),
+        ([DSfloat("0.703125"), DSfloat("0.703125")], DSfloat("5.0"), DSfloat("4.99999")),
+        ([1 / 3, 2 / 3], None, None),
+        (["0.5", "0.25"], "1", 0.1 + 0.2),
+    ):
+        theirs = hd.PixelMeasuresSequence(spacing, thickness, between)
+        assert _encoded(
+            "PixelMeasuresSequence", dset.pixel_measures(spacing, thickness, between)
+        ) == _encoded("PixelMeasuresSequence", theirs)
+
+
+def test_plane_normal_and_volume_spacing_are_highdicoms():
+    from highdicom.spatial import VOLUME_INDEX_CONVENTION, get_normal_vector, get_volume_positions
+
+    from dicomai.seg import _dataset as dset
+
+    rng = np.random.default_rng(5)
+    for iop in ORIENTATIONS:
+        iop_f = [float(v) for v in iop]
+        expected = get_normal_vector(iop_f, index_convention=VOLUME_INDEX_CONVENTION)
+        normal = dset.normal_vector(iop_f)
+        assert normal.tobytes() == expected.tobytes()
+        row, col = np.array(iop_f[:3]), np.array(iop_f[3:])
+        origin = rng.normal(0, 100, 3)
+        regular = origin + np.arange(20)[:, None] * 2.5 * normal
+        cases = {
+            "regular": regular,
+            "reversed": regular[::-1],
+            "shuffled": regular[rng.permutation(20)],
+            "one": regular[:1],
+            "two": regular[:2],
+            "gap": np.delete(regular, 7, axis=0),
+            "jitter within 1%": regular + 0.02 * rng.uniform(-1, 1, (20, 1)) * normal,
+            "jitter beyond 1%": regular + 0.2 * rng.uniform(-1, 1, (20, 1)) * normal,
+            "duplicate": np.vstack([regular, regular[3:4]]),
+            "in-plane shift": regular + 3.0 * row,
+            "tilted (sheared)": regular + np.arange(20)[:, None] * 0.5 * col,
+            "DS-rounded": np.array([[float(f"{x:.6g}") for x in p] for p in regular]),
+        }
+        if HD_VERSION >= (0, 28):  # 0.27 checks the first-to-last span only
+            cases["zig-zag"] = regular + ((np.arange(20) % 2) * 0.4)[:, None] * row
+        for name, positions in cases.items():
+            for sort in (True, False):
+                kept = positions
+                if not sort:  # a subset in its own order, as the fast path asks for the kept planes
+                    half = rng.choice(len(positions), max(1, len(positions) // 2), replace=False)
+                    kept = positions[np.sort(half)]
+                spacing, _ = get_volume_positions(image_positions=kept, image_orientation=iop_f, sort=sort)
+                ours = dset.volume_spacing(kept, iop_f, sort=sort)
+                assert (ours is None) == (spacing is None), (name, sort)
+                if spacing is not None:
+                    assert float(ours) == float(spacing) and type(ours) is type(spacing), (name, sort)
+
+
+def _mixed_content(labels, source):
+    segs = list(_segment_variants())
+    lab = np.zeros(labels.shape, np.uint8)
+    for i in range(1, len(segs) + 1):
+        lab[labels == i] = i
+    lab[0, :2, :2] = 6  # segment 6 lives in one corner of the first slice
+    for s in segs:
+        s.layer, s.label_value = 0, s.number
+    return SegmentationContent.from_labelmap(lab, source.grid, segs)
+
+
+@pytest.mark.parametrize("seg_type", ["BINARY", "LABELMAP", "FRACTIONAL"])
+def test_fast_path_writes_highdicoms_segment_sequence_for_every_kind_of_segment(tmp_path, seg_type):
+    """Manual, semi-automatic and automatic segments, algorithm families, tracking, anatomic
+    regions and modifiers, long and URN code values, coding scheme versions, generic codes,
+    labels and descriptions past 64 characters, segments with and without colours."""
+    info, labels = write_case(tmp_path / "src", "oblique")
+    source = read_source_series(info.folder)
+    kwargs = {"segmentation_type": seg_type, "compression": "none"}
+    fast_path, hd_path = _write_both(
+        lambda: _mixed_content(labels, source), source, tmp_path, "mixed", **kwargs
+    )
+    ds = assert_same_as_highdicom(fast_path, hd_path)
+    assert len(ds.SegmentSequence) == 6 + (seg_type == "LABELMAP")
+
+
+def test_labelmap_background_follows_the_first_segment_like_highdicom(tmp_path):
+    """The Background item takes the first segment's algorithm type and name, and a black colour
+    only when some segment has a colour."""
+    info, labels = write_case(tmp_path / "src", "axial")
+    source = read_source_series(info.folder)
+    lab = np.where(np.isin(labels, (1, 2)), labels, 0).astype(np.uint8)
+    for first in (
+        {"algorithm_type": "MANUAL"},
+        {"algorithm_type": "SEMIAUTOMATIC", "algorithm_name": "tool", "color": (1, 2, 3)},
+        {"algorithm_name": "model"},
+    ):
+
+        def make(first=first):
+            segs = [SegmentInfo(1, "a", **first), SegmentInfo(2, "b", algorithm_type="MANUAL")]
+            return SegmentationContent.from_labelmap(lab, source.grid, segs)
+
+        name = first["algorithm_type"] if "algorithm_type" in first else "auto"
+        paths = _write_both(
+            make, source, tmp_path, f"bg-{name}", segmentation_type="LABELMAP", compression="rle"
+        )
+        ds = assert_same_as_highdicom(*paths)
+        assert ds.SegmentSequence[0].SegmentLabel == "Background"
+
+
+# ------------------------------------------------------------------------------------ what the CLI imports
+def _cli_modules(args) -> set:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from dicomai.cli import main\n"
+        f"rc = main({[str(a) for a in args]!r})\n"
+        "assert rc == 0, rc\n"
+        "print(' '.join(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return set(out.stdout.split())
+
+
+@pytest.fixture(scope="module")
+def cli_case(tmp_path_factory):
+    import json
+
+    from dicomai.imageio import write_image
+
+    folder = tmp_path_factory.mktemp("fast-cli")
+    info, labels = write_case(folder / "src", "axial")
+    source = read_source_series(info.folder)
+    write_image(folder / "labels.nii.gz", labels, source.grid)
+    (folder / "meta.json").write_text(json.dumps(dcmqi_metadata(phantom_segments())))
+    return info.folder, folder
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--type", "binary"],
+        ["--type", "labelmap"],
+        ["--type", "labelmap", "--compression", "none"],
+        ["--type", "binary", "--compression", "deflate"],
+        ["--type", "auto"],
+    ],  # fmt: skip
+    ids=["binary", "labelmap-rle", "labelmap-none", "binary-deflate", "auto"],
+)
+def test_cli_export_and_import_do_not_import_highdicom(cli_case, options):
+    src, folder = cli_case
+    out = folder / f"{'-'.join(options)}.dcm"
+    modules = _cli_modules(
+        [
+            "export-seg",
+            "--source",
+            src,
+            "--labelmap",
+            folder / "labels.nii.gz",
+            "--metadata",
+            folder / "meta.json",
+            "--out",
+            out,
+            "--overwrite",
+            "-q",
+            *options,
+        ]  # fmt: skip
+    )
+    assert not [m for m in modules if m.split(".")[0] == "highdicom"]
+    back = folder / f"{'-'.join(options)}-back.nii.gz"
+    modules = _cli_modules(["import-seg", out, "--source", src, "--out", back, "--overwrite", "-q"])
+    assert not [m for m in modules if m.split(".")[0] == "highdicom"]

@@ -385,7 +385,16 @@ def write_seg(
         )
     if seg_type == "LABELMAP" and len(kept) > 65535:
         raise InputError(f"{len(kept)} segments: a LABELMAP SEG holds at most 65535 (16-bit frames)")
-    descriptions = [segment_description(s, i) for i, s in enumerate(kept, start=1)]
+    from .fast import unsupported_reason
+
+    reason = unsupported_reason(source, seg_type, ts) if engine != "highdicom" else "highdicom asked for"
+    if reason is None:
+        # the same items built with pydicom alone: the fast path never imports highdicom
+        from ._dataset import segment_description as segment_item
+
+        descriptions = [segment_item(s, i) for i, s in enumerate(kept, start=1)]
+    else:
+        descriptions = [segment_description(s, i) for i, s in enumerate(kept, start=1)]
 
     attrs = dict(content.attributes)
     if series_description is None:
@@ -417,9 +426,6 @@ def write_seg(
         "extra": extra,
     }
 
-    from .fast import unsupported_reason
-
-    reason = unsupported_reason(source, seg_type, ts) if engine != "highdicom" else "highdicom asked for"
     if engine == "fast" and reason:
         raise InputError(f"the fast SEG writer does not cover this input: {reason}")
     report(0.2, f"encoding {len(kept)} segment(s)")

@@ -7,8 +7,10 @@ plane with every segment and writing those items back out element by element. Th
 the same object directly:
 
 - the top-level attributes are the ones highdicom's constructor sets, built as one small pydicom
-  dataset (segment descriptions, plane positions, pixel measures and orientation with highdicom's
-  own content classes, so their encoding is highdicom's);
+  dataset; segment descriptions, plane positions, orientation, pixel measures, contributing
+  equipment and the plane order are built by :mod:`dicomai.seg._dataset` with pydicom alone, the
+  way highdicom's content classes and spatial helpers build them (this module imports highdicom
+  only to encode JPEG-LS and JPEG 2000 frames);
 - each per-frame functional group item is concatenated from byte strings encoded once per slice
   (derivation image, plane position) or once per segment (segment identification), plus the
   frame's Dimension Index Values;
@@ -139,8 +141,9 @@ class FastSegInput:
     seg_type:
         ``"BINARY"``, ``"LABELMAP"`` or ``"FRACTIONAL"``.
     descriptions:
-        highdicom ``SegmentDescription`` of every written segment, numbered 1..N (LABELMAP: the
-        values written in the frames; the Background item is added here).
+        Segment Sequence item (a pydicom dataset: ``_dataset.segment_description``, or highdicom's
+        ``SegmentDescription``) of every written segment, numbered 1..N (LABELMAP: the values
+        written in the frames; the Background item is added here).
     layers:
         BINARY/LABELMAP: integer arrays ``(slices, rows, columns)``.
     where:
@@ -219,16 +222,12 @@ class _Frame:
 
 def _plane_order(source) -> tuple:
     """highdicom's plane sort order and the DS-rounded positions it is computed from."""
-    import highdicom as hd
-    from highdicom.spatial import VOLUME_INDEX_CONVENTION, get_normal_vector
+    from ._dataset import normal_vector, plane_position
 
     iop = source.first.ImageOrientationPatient
-    positions = [
-        hd.PlanePositionSequence(coordinate_system="PATIENT", image_position=ds.ImagePositionPatient)
-        for ds in source.datasets
-    ]
+    positions = [plane_position(ds.ImagePositionPatient) for ds in source.datasets]
     values = np.array([[float(v) for v in p[0].ImagePositionPatient] for p in positions])
-    normal = get_normal_vector(iop, index_convention=VOLUME_INDEX_CONVENTION)
+    normal = normal_vector(iop)
     distances = (normal[None] @ values.T).squeeze(0)
     _, order = np.unique(distances, return_index=True)
     if len(order) != len(positions):
@@ -290,14 +289,19 @@ class _Plan:
 # ------------------------------------------------------------------------------------ the header
 def _build_header(inp: FastSegInput, plan: _Plan, source, meta: dict, transfer_syntax_uid: str):
     """The top-level dataset highdicom's constructor would build (without per-frame items)."""
-    import highdicom as hd
-    from highdicom.spatial import get_volume_positions
     from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.sr.codedict import codes
     from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, generate_uid
     from pydicom.valuerep import format_number_as_ds
 
     from .. import __version__
+    from ._dataset import (
+        ACQUISITION_EQUIPMENT,
+        PROCESSING_EQUIPMENT,
+        contributing_equipment,
+        pixel_measures,
+        plane_orientation,
+        volume_spacing,
+    )
 
     src = source.first
     seg_type = inp.seg_type
@@ -349,9 +353,9 @@ def _build_header(inp: FastSegInput, plan: _Plan, source, meta: dict, transfer_s
             if isinstance(date, datetime.date) and isinstance(time, datetime.time):
                 contribution_datetime = datetime.datetime.combine(date, time)
         equipment.append(
-            hd.ContributingEquipment(
+            contributing_equipment(
                 manufacturer=src.get("Manufacturer"),
-                purpose_of_reference=codes.DCM.AcquisitionEquipment,
+                purpose_of_reference=ACQUISITION_EQUIPMENT,
                 manufacturer_model_name=src.get("ManufacturerModelName"),
                 software_versions=src.get("SoftwareVersions"),
                 device_serial_number=src.get("DeviceSerialNumber"),
@@ -364,12 +368,12 @@ def _build_header(inp: FastSegInput, plan: _Plan, source, meta: dict, transfer_s
             )
         )
     equipment.append(
-        hd.ContributingEquipment(
+        contributing_equipment(
             manufacturer="DicomAI",
             manufacturer_model_name="dicomai.seg.fast",
             contribution_datetime=now,
             software_versions=__version__,
-            purpose_of_reference=codes.DCM.ProcessingEquipment,
+            purpose_of_reference=PROCESSING_EQUIPMENT,
             contribution_description="Software library used to create this instance",
         )
     )
@@ -451,16 +455,14 @@ def _build_header(inp: FastSegInput, plan: _Plan, source, meta: dict, transfer_s
 
     shared = Dataset()
     iop = src.ImageOrientationPatient
-    shared.PlaneOrientationSequence = hd.PlaneOrientationSequence(
-        coordinate_system="PATIENT", image_orientation=iop
-    )
-    measures = hd.PixelMeasuresSequence(
+    shared.PlaneOrientationSequence = plane_orientation(iop)
+    measures = pixel_measures(
         pixel_spacing=src.PixelSpacing,
         slice_thickness=src.get("SliceThickness"),
         spacing_between_slices=src.get("SpacingBetweenSlices"),
     )
     if "SpacingBetweenSlices" not in measures[0]:
-        spacing, _ = get_volume_positions(image_positions=plan.position_values, image_orientation=iop)
+        spacing = volume_spacing(plan.position_values, iop)
         if spacing is not None:
             measures[0].SpacingBetweenSlices = format_number_as_ds(spacing)
     shared.PixelMeasuresSequence = measures
@@ -471,9 +473,7 @@ def _build_header(inp: FastSegInput, plan: _Plan, source, meta: dict, transfer_s
 
     # "3D" when the frames differ by position only and the kept planes are regularly spaced
     if len(plan.included) > 1 and (labelmap or single_channel):
-        spacing, _ = get_volume_positions(
-            image_positions=plan.position_values[plan.included], image_orientation=iop, sort=False
-        )
+        spacing = volume_spacing(plan.position_values[plan.included], iop, sort=False)
         if spacing is not None and spacing > 0.0:
             ds.DimensionOrganizationType = "3D"
     ds.NumberOfFrames = len(plan.frames)
@@ -508,18 +508,17 @@ def _segment_identification(number: int):
 def _background_description(descriptions):
     """Segment 0 of a LABELMAP SEG, as highdicom writes it (PS3.3 C.8.20.2.3: every stored value,
     background 0 included, is described in Segment Sequence)."""
-    import highdicom as hd
-    from pydicom.sr.codedict import codes
+    from ._dataset import BACKGROUND, BLACK_CIELAB, code_item, segment_item
 
     first = descriptions[0]
     color = None
     if any(hasattr(d, "RecommendedDisplayCIELabValue") for d in descriptions):
-        color = hd.color.CIELabColor(0.0, 0.0, 0.0)
-    bg = hd.seg.SegmentDescription(
-        segment_number=1,
-        segment_label="Background",
-        segmented_property_category=codes.DCM.Background,
-        segmented_property_type=codes.DCM.Background,
+        color = BLACK_CIELAB
+    bg = segment_item(
+        1,
+        "Background",
+        code_item(BACKGROUND),
+        code_item(BACKGROUND),
         algorithm_type=first.SegmentAlgorithmType,
         algorithm_identification=first.get("SegmentationAlgorithmIdentificationSequence"),
         display_color=color,
@@ -555,14 +554,14 @@ class _FrameItems:
     """
 
     def __init__(self, plan: _Plan, source):
-        import highdicom as hd
         from pydicom.dataset import Dataset
-        from pydicom.sr.codedict import codes
+
+        from ._dataset import SEGMENTATION_DERIVATION, SOURCE_IMAGE_FOR_PROCESSING, code_item
 
         self.plan = plan
         self.source = source
-        self.purpose = hd.sr.CodedConcept.from_code(codes.DCM.SourceImageForImageProcessingOperation)
-        self.derivation_code = hd.sr.CodedConcept("113076", "DCM", "Segmentation")
+        self.purpose = code_item(SOURCE_IMAGE_FOR_PROCESSING)
+        self.derivation_code = code_item(SEGMENTATION_DERIVATION)
         holder = Dataset()
         holder.PurposeOfReferenceCodeSequence = [self.purpose]
         self._purpose_bytes = _encode_elements(holder)
