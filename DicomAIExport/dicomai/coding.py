@@ -1,29 +1,131 @@
-"""Coded concepts: conversion to and from dicts and datasets, and label -> code lookup.
+"""Coded concepts: the project's code type, conversion to and from dicts and datasets, and
+label -> code lookup.
 
-Codes are :class:`pydicom.sr.coding.Code`. The lookup from a free-text segment label ("liver",
-"kidney_left", "Left Kidney") to SNOMED CT codes uses pydicom's copy of DICOM CID 7151
-(Segmentation Property Types) and finds the category through the category-specific CIDs 7191-7198.
+Codes are :class:`Code`, a named tuple with the fields (and the equality and hash) of
+:class:`pydicom.sr.coding.Code` that does not import ``pydicom.sr``: that package loads pydicom's
+code dictionaries (~0.15 s) when imported, which a command-line SEG export or import does not
+need. The two types are interchangeable: they compare equal both ways for the same concept, hash
+alike, and :func:`is_code` accepts either. highdicom's APIs take only its own ``CodedConcept`` or
+pydicom's ``Code``: convert with :func:`code_to_dataset` or :meth:`Code.as_pydicom` where codes
+are handed to highdicom.
+
+The lookup from a free-text segment label ("liver", "kidney_left", "Left Kidney") to SNOMED CT
+codes uses pydicom's copy of DICOM CID 7151 (Segmentation Property Types) and finds the category
+through the category-specific CIDs 7191-7198.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from functools import lru_cache
-from typing import Optional
+from typing import Any, NamedTuple, Optional
 
 __all__ = [
     "GENERIC_CATEGORY",
     "GENERIC_TYPE",
+    "Code",
     "code_from_dataset",
     "code_from_dict",
     "code_to_dataset",
     "code_to_dict",
     "codes_equal",
     "format_code",
+    "is_code",
     "lookup_label",
     "terminology_from_string",
     "terminology_to_string",
 ]
+
+
+@lru_cache(maxsize=1)
+def _srt_to_sct() -> dict:
+    """pydicom's map of retired SNOMED-RT ("SRT") code values to SNOMED CT ("SCT") values.
+
+    Imported on the first comparison that involves an SRT code (it imports ``pydicom.sr``)."""
+    from pydicom.sr._snomed_dict import mapping
+
+    return mapping["SRT"]
+
+
+def _compared(code) -> tuple:
+    """What code equality compares: (value, scheme, version), SRT codes mapped to SCT."""
+    value, scheme = code.value, code.scheme_designator
+    if scheme == "SRT":
+        mapped = _srt_to_sct().get(value)
+        if mapped is not None:
+            value, scheme = mapped, "SCT"
+    return value, scheme, code.scheme_version
+
+
+class Code(NamedTuple):
+    """A coded concept: code *value*, coding *scheme designator*, code *meaning* and optionally
+    the coding *scheme version*.
+
+    The same fields, defaults, equality and hash as :class:`pydicom.sr.coding.Code`, without
+    importing ``pydicom.sr``:
+
+    - two codes are equal when value, scheme designator and scheme version are equal (the meaning
+      is free text and not compared); retired SNOMED-RT ("SRT") codes that pydicom maps to SNOMED
+      CT compare as their "SCT" equivalents, so ``Code("T-62000", "SRT", "Liver")`` equals
+      ``Code("10200004", "SCT", "Liver")``;
+    - equality holds with pydicom's ``Code`` (and highdicom's ``CodedConcept``) both ways:
+      ``Code(...) == pydicom.sr.coding.Code(...)`` and the reverse;
+    - the hash is pydicom's, ``hash(scheme_designator + value)``, so either type finds the other
+      in a dict or set (as with pydicom's type, an SRT code and its SCT equivalent are equal but
+      hash differently);
+    - compared with anything that is not a code (no ``value``/``scheme_designator``/
+      ``scheme_version``), ``==`` defers to the other object, as tuples do.
+    """
+
+    value: str
+    scheme_designator: str
+    meaning: str
+    scheme_version: Optional[str] = None
+
+    def __hash__(self) -> int:
+        return hash(self.scheme_designator + self.value)
+
+    def __eq__(self, other: Any) -> Any:
+        try:
+            theirs = _compared(other)
+        except AttributeError:  # not a code
+            return NotImplemented
+        return _compared(self) == theirs
+
+    def __ne__(self, other: Any) -> Any:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    @classmethod
+    def from_pydicom(cls, code) -> Code:
+        """A :class:`Code` from pydicom's ``Code``, highdicom's ``CodedConcept`` or any object
+        with ``value``, ``scheme_designator``, ``meaning`` (and ``scheme_version``)."""
+        if type(code) is cls:
+            return code
+        version = getattr(code, "scheme_version", None)
+        return cls(
+            str(code.value),
+            str(code.scheme_designator),
+            str(code.meaning),
+            str(version) if version is not None else None,
+        )
+
+    def as_pydicom(self):
+        """This concept as a :class:`pydicom.sr.coding.Code` (imports ``pydicom.sr``)."""
+        from pydicom.sr.coding import Code as PydicomCode
+
+        return PydicomCode(self.value, self.scheme_designator, self.meaning, self.scheme_version)
+
+
+def is_code(x) -> bool:
+    """True for a :class:`Code` or a :class:`pydicom.sr.coding.Code` (without importing
+    ``pydicom.sr``: a pydicom code can only exist once its module is loaded)."""
+    if isinstance(x, Code):
+        return True
+    pydicom_coding = sys.modules.get("pydicom.sr.coding")
+    return pydicom_coding is not None and isinstance(x, pydicom_coding.Code)
+
 
 # CID 7191-7198 (category-specific type lists) -> the category concept of CID 7150 they belong to
 _CATEGORY_CIDS = {
@@ -50,30 +152,29 @@ _SYNONYMS = {
 }
 
 
-def _code(scheme: str, keyword: str):
+def _code(scheme: str, keyword: str) -> Code:
+    """A concept of pydicom's code dictionary (imports ``pydicom.sr``), as a :class:`Code`."""
     from pydicom.sr.codedict import codes
 
-    return getattr(getattr(codes, scheme), keyword)
-
-
-def generic_category():
-    """SCT 85756007 "Tissue": the category used when nothing better is known."""
-    return _code("SCT", "Tissue")
-
-
-def generic_type():
-    """SCT 85756007 "Tissue": the type used when nothing better is known."""
-    return _code("SCT", "Tissue")
+    return Code.from_pydicom(getattr(getattr(codes, scheme), keyword))
 
 
 GENERIC_CATEGORY = ("85756007", "SCT", "Tissue")
 GENERIC_TYPE = ("85756007", "SCT", "Tissue")
 
 
-def code_from_dict(d: Optional[dict], what: str = "code"):
-    """``{"CodeValue", "CodingSchemeDesignator", "CodeMeaning"}`` (dcmqi JSON) -> Code."""
-    from pydicom.sr.coding import Code
+def generic_category() -> Code:
+    """SCT 85756007 "Tissue": the category used when nothing better is known."""
+    return Code(*GENERIC_CATEGORY)
 
+
+def generic_type() -> Code:
+    """SCT 85756007 "Tissue": the type used when nothing better is known."""
+    return Code(*GENERIC_TYPE)
+
+
+def code_from_dict(d: Optional[dict], what: str = "code") -> Optional[Code]:
+    """``{"CodeValue", "CodingSchemeDesignator", "CodeMeaning"}`` (dcmqi JSON) -> Code."""
     from .errors import MetadataError
 
     if d is None:
@@ -111,10 +212,8 @@ def code_to_dict(c) -> Optional[dict]:
     return out
 
 
-def code_from_dataset(item):
+def code_from_dataset(item) -> Optional[Code]:
     """A code sequence item (pydicom Dataset) -> Code."""
-    from pydicom.sr.coding import Code
-
     if item is None:
         return None
     value = item.get("CodeValue") or item.get("LongCodeValue") or item.get("URNCodeValue") or ""
@@ -127,7 +226,8 @@ def code_from_dataset(item):
 
 
 def code_to_dataset(c):
-    """Code -> a code sequence item (pydicom Dataset), via highdicom's CodedConcept."""
+    """Code (ours or pydicom's) -> a code sequence item: highdicom's CodedConcept, which highdicom's
+    APIs accept as a code."""
     from highdicom.sr import CodedConcept
 
     return CodedConcept(c.value, c.scheme_designator, c.meaning, getattr(c, "scheme_version", None))
@@ -228,9 +328,7 @@ def _term_code(c) -> str:
     return f"{c.scheme_designator}^{c.value}^{c.meaning}"
 
 
-def _parse_term_code(text: str):
-    from pydicom.sr.coding import Code
-
+def _parse_term_code(text: str) -> Optional[Code]:
     parts = (text or "").split("^")
     if len(parts) < 3 or not parts[0] or not parts[1]:
         return None

@@ -624,7 +624,7 @@ def _file_names(mode, n: int, seed: int, sop_uids: list, instance_numbers: list)
 
 # ------------------------------------------------------------------------------------- coding
 def _code_json(code) -> dict:
-    """A pydicom ``Code`` as a dcmqi JSON code dict."""
+    """A code (:class:`dicomai.coding.Code` or pydicom's ``Code``) as a dcmqi JSON code dict."""
     return {
         "CodeValue": str(code.value),
         "CodingSchemeDesignator": str(code.scheme_designator),

@@ -284,7 +284,8 @@ def export_report(
     model_name, model_version, model_manufacturer, model_uid, person:
         Observers (device: the AI model; person: name as ``Family^Given``).
     procedure:
-        A code (pydicom Code or ``"SCHEME^VALUE^Meaning"``), default from the modality.
+        A code (:class:`dicomai.coding.Code`, pydicom's ``Code`` or ``"SCHEME^VALUE^Meaning"``),
+        default from the modality.
     coordinates:
         ``"3d"`` (SCOORD3D) or ``"2d"`` (markups on one slice as SCOORD on that image).
 

@@ -851,6 +851,11 @@ def cli_case(tmp_path_factory):
     return info.folder, folder
 
 
+def _heavy(modules) -> list:
+    """highdicom and pydicom.sr (its code dictionaries cost ~0.15 s) among ``modules``."""
+    return sorted(m for m in modules if m.split(".")[0] == "highdicom" or m.startswith("pydicom.sr"))
+
+
 @pytest.mark.parametrize(
     "options",
     [
@@ -862,7 +867,9 @@ def cli_case(tmp_path_factory):
     ],  # fmt: skip
     ids=["binary", "labelmap-rle", "labelmap-none", "binary-deflate", "auto"],
 )
-def test_cli_export_and_import_do_not_import_highdicom(cli_case, options):
+def test_cli_export_and_import_do_not_import_highdicom_or_pydicom_sr(cli_case, options):
+    """The metadata has codes: neither the fast writer nor the reader needs pydicom's code
+    dictionaries (dicomai.coding.Code stands in for pydicom.sr.coding.Code)."""
     src, folder = cli_case
     out = folder / f"{'-'.join(options)}.dcm"
     modules = _cli_modules(
@@ -881,7 +888,43 @@ def test_cli_export_and_import_do_not_import_highdicom(cli_case, options):
             *options,
         ]  # fmt: skip
     )
-    assert not [m for m in modules if m.split(".")[0] == "highdicom"]
+    assert _heavy(modules) == []
     back = folder / f"{'-'.join(options)}-back.nii.gz"
     modules = _cli_modules(["import-seg", out, "--source", src, "--out", back, "--overwrite", "-q"])
-    assert not [m for m in modules if m.split(".")[0] == "highdicom"]
+    assert _heavy(modules) == []
+
+
+@pytest.mark.parametrize(
+    "out_name, options",
+    [("own-grid.nrrd", []), ("as-json.nii.gz", ["--json"]), ("slicer.seg.nrrd", [])],
+    ids=["own-grid", "json", "seg-nrrd"],
+)
+def test_cli_import_without_source_does_not_import_highdicom_or_pydicom_sr(cli_case, out_name, options):
+    src, folder = cli_case
+    seg = folder / "import-variants.dcm"
+    if not seg.exists():
+        args = ["--source", src, "--labelmap", folder / "labels.nii.gz", "--metadata", folder / "meta.json"]
+        assert _heavy(_cli_modules(["export-seg", *args, "--out", seg, "-q"])) == []
+    modules = _cli_modules(["import-seg", seg, "--out", folder / out_name, "--overwrite", "-q", *options])
+    assert _heavy(modules) == []
+
+
+def test_cli_export_without_codes_looks_labels_up_in_pydicoms_dictionary(cli_case):
+    """The counter-check: a segment without codes is coded from its label through pydicom.sr."""
+    import json
+
+    src, folder = cli_case
+    meta = folder / "meta-no-codes.json"
+    data = json.loads((folder / "meta.json").read_text())
+    for attrs in data["segmentAttributes"][0]:
+        attrs.pop("SegmentedPropertyCategoryCodeSequence")
+        attrs.pop("SegmentedPropertyTypeCodeSequence")
+        attrs.pop("SegmentedPropertyTypeModifierCodeSequence", None)
+    meta.write_text(json.dumps(data))
+    out = folder / "no-codes.dcm"
+    args = ["--source", src, "--labelmap", folder / "labels.nii.gz", "--metadata", meta, "--out", out]
+    modules = _cli_modules(["export-seg", *args, "--overwrite", "-q"])
+    assert "pydicom.sr.codedict" in modules and not [m for m in modules if m.startswith("highdicom")]
+    segments = pydicom.dcmread(out).SegmentSequence
+    types = {str(s.SegmentLabel): s.SegmentedPropertyTypeCodeSequence[0] for s in segments}
+    assert types["Liver"].CodeValue == "10200004" and types["Liver"].CodingSchemeDesignator == "SCT"

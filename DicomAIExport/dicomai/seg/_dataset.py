@@ -1,11 +1,11 @@
 """The pieces of a SEG that highdicom's content classes build, built with pydicom (and numpy) alone.
 
 The fast writer (:mod:`dicomai.seg.fast`) writes what highdicom's ``Segmentation`` constructor
-writes, but importing highdicom costs a command-line export 0.07 s beyond pydicom and pydicom.sr,
-and building 100 segment descriptions with its classes took 0.1 s. Each function here builds the
-same pydicom dataset as the highdicom class it names (0.27 and 0.28 build the same, but for the
-spacing check noted at :func:`volume_spacing`), with the same arithmetic and the same errors on
-bad values:
+writes, but importing highdicom costs a command-line export 0.07 s beyond pydicom (and highdicom
+imports pydicom.sr, another 0.15 s), and building 100 segment descriptions with its classes took
+0.1 s. Each function here builds the same pydicom dataset as the highdicom class it names (0.27 and
+0.28 build the same, but for the spacing check noted at :func:`volume_spacing`), with the same
+arithmetic and the same errors on bad values:
 
 - :func:`code_item`: ``sr.CodedConcept``;
 - :func:`cielab_from_rgb`: ``color.CIELabColor.from_rgb(...).value``;
@@ -25,9 +25,11 @@ values), besides comparing whole files.
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
+
+from ..coding import Code
 
 __all__ = [
     "ACQUISITION_EQUIPMENT",
@@ -38,7 +40,6 @@ __all__ = [
     "SEGMENTATION_DERIVATION",
     "SOURCE_IMAGE_FOR_PROCESSING",
     "TISSUE",
-    "ConceptTriple",
     "algorithm_identification",
     "cielab_from_rgb",
     "code_item",
@@ -53,26 +54,14 @@ __all__ = [
 ]
 
 
-class ConceptTriple(NamedTuple):
-    """A coded concept without pydicom.sr (importing it costs ~0.15 s): what :func:`code_item` takes.
-
-    :class:`pydicom.sr.coding.Code` has the same fields and is taken as well.
-    """
-
-    value: str
-    scheme_designator: str
-    meaning: str
-    scheme_version: Optional[str] = None
-
-
 # the pydicom.sr.codedict concepts the writer uses (test_fast_path.py checks them against pydicom's)
-ARTIFICIAL_INTELLIGENCE = ConceptTriple("123110", "DCM", "Artificial Intelligence")
-BACKGROUND = ConceptTriple("125040", "DCM", "Background")
-ACQUISITION_EQUIPMENT = ConceptTriple("109101", "DCM", "Acquisition Equipment")
-PROCESSING_EQUIPMENT = ConceptTriple("109102", "DCM", "Processing Equipment")
-SOURCE_IMAGE_FOR_PROCESSING = ConceptTriple("121322", "DCM", "Source image for image processing operation")
-SEGMENTATION_DERIVATION = ConceptTriple("113076", "DCM", "Segmentation")  # SegmentationImageDerivation
-TISSUE = ConceptTriple("85756007", "SCT", "Tissue")
+ARTIFICIAL_INTELLIGENCE = Code("123110", "DCM", "Artificial Intelligence")
+BACKGROUND = Code("125040", "DCM", "Background")
+ACQUISITION_EQUIPMENT = Code("109101", "DCM", "Acquisition Equipment")
+PROCESSING_EQUIPMENT = Code("109102", "DCM", "Processing Equipment")
+SOURCE_IMAGE_FOR_PROCESSING = Code("121322", "DCM", "Source image for image processing operation")
+SEGMENTATION_DERIVATION = Code("113076", "DCM", "Segmentation")  # SegmentationImageDerivation
+TISSUE = Code("85756007", "SCT", "Tissue")
 
 _ALGORITHM_TYPES = ("AUTOMATIC", "SEMIAUTOMATIC", "MANUAL")
 
@@ -80,6 +69,8 @@ _ALGORITHM_TYPES = ("AUTOMATIC", "SEMIAUTOMATIC", "MANUAL")
 # ------------------------------------------------------------------------------------ codes
 def code_item(code):
     """A code sequence item, as ``highdicom.sr.CodedConcept(value, scheme, meaning, version)``.
+
+    ``code`` is a :class:`dicomai.coding.Code` or a :class:`pydicom.sr.coding.Code`.
 
     Values longer than 16 characters go to URNCodeValue (URNs and URLs) or LongCodeValue.
     """

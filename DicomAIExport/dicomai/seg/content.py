@@ -31,7 +31,8 @@ ALGORITHM_TYPES = ("AUTOMATIC", "SEMIAUTOMATIC", "MANUAL")
 class SegmentInfo:
     """Everything DICOM says about one segment, plus where its voxels are.
 
-    Codes are :class:`pydicom.sr.coding.Code` instances. ``color`` is sRGB 0-255 (the file holds
+    Codes are :class:`dicomai.coding.Code` instances (:class:`pydicom.sr.coding.Code` works as
+    well: the two compare equal). ``color`` is sRGB 0-255 (the file holds
     CIELab). ``layer`` and ``label_value`` locate the segment's voxels in
     :attr:`SegmentationContent.layers`.
     """

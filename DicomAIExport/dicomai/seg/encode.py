@@ -103,7 +103,11 @@ def _algorithm_family(seg: SegmentInfo):
 
 
 def segment_description(seg: SegmentInfo, number: int):
-    """highdicom SegmentDescription for one segment (numbered ``number`` in the file)."""
+    """highdicom SegmentDescription for one segment (numbered ``number`` in the file).
+
+    highdicom takes codes as its CodedConcept (or pydicom's Code): the segment's
+    :class:`dicomai.coding.Code` objects are converted with :func:`~dicomai.coding.code_to_dataset`.
+    """
     import highdicom as hd
 
     from ..coding import code_to_dataset, generic_category, generic_type
@@ -112,7 +116,7 @@ def segment_description(seg: SegmentInfo, number: int):
     if seg.algorithm_type != "MANUAL":
         algorithm_identification = hd.AlgorithmIdentificationSequence(
             name=seg.algorithm_name or "unknown",
-            family=_algorithm_family(seg),
+            family=code_to_dataset(_algorithm_family(seg)),
             version=seg.algorithm_version or "unknown",
         )
     category = seg.category if seg.category is not None else generic_category()

@@ -119,7 +119,7 @@ def tracking_uid(study_uid: str, observer_uid: str, tracking_id: str) -> str:
 
 
 def default_procedure(modality: str):
-    from pydicom.sr.coding import Code
+    from ..coding import Code
 
     v = _PROCEDURES.get((modality or "").upper(), _GENERIC_PROCEDURE)
     return Code(*v)

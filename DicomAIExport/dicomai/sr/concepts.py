@@ -1,16 +1,16 @@
 """Coded concepts of the TID 1500 family that the SR package writes and recognises.
 
-Concepts are :class:`pydicom.sr.coding.Code`; their equality already treats retired SNOMED-RT
-("SRT") codes as their SNOMED CT ("SCT") equivalents, so ``Code("G-C0E3", "SRT", ...)`` equals
-:data:`FINDING_SITE`. The numbers in the comments are DICOM PS3.16 template rows or context
-groups.
+Concepts are :class:`dicomai.coding.Code` (equal to pydicom's ``Code`` for the same concept); their
+equality treats retired SNOMED-RT ("SRT") codes as their SNOMED CT ("SCT") equivalents, so
+``Code("G-C0E3", "SRT", ...)`` equals :data:`FINDING_SITE`. The numbers in the comments are DICOM
+PS3.16 template rows or context groups.
 """
 
 from __future__ import annotations
 
 from typing import Optional
 
-from pydicom.sr.coding import Code
+from ..coding import Code, is_code
 
 __all__ = [
     "ALGORITHM_NAME",
@@ -154,7 +154,7 @@ def is_concept(c, *candidates) -> bool:
     if c is None:
         return False
     for cand in candidates:
-        if isinstance(cand, Code):
+        if is_code(cand):
             if c == cand:
                 return True
         elif isinstance(cand, (list, tuple)):

@@ -24,8 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import List, Optional, Tuple, Union
 
-from pydicom.sr.coding import Code
-
+from ..coding import Code
 from ..errors import InputError
 from ..fileio import atomic_output
 from . import concepts as C
