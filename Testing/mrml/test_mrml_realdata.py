@@ -12,34 +12,12 @@ from mrml_helpers import node_voxel_counts
 from dicomai.seg.decode import read_seg
 from dicomai.source import read_source_series
 from dicomai_slicer import load_dicom_objects
-from shared_data import REALDATA
+from shared_data import REALDATA, REALDATA_SEGS, seg_case_id
 
 pytestmark = pytest.mark.skipif(not REALDATA.is_dir(), reason=f"no real data folder at {REALDATA}")
 
-# (SEG, its source series or None, {segment number: voxel count} as dcmjs/dcmqi/highdicom count them)
-CASES = [
-    ("dcmqi/segmentations/liver.dcm", "dcmqi/segmentations/ct-3slice", {1: 107098}),
-    (
-        "dcmqi/segmentations/partial_overlaps.dcm",
-        "dcmqi/segmentations/ct-3slice",
-        {1: 9602, 2: 11888, 3: 10743, 4: 6693, 5: 4713},
-    ),
-    ("dcmqi/segmentations/sparse-labelmap-noppv.dcm", "dcmqi/segmentations/24x38x3/image", {1: 630}),
-    ("dcmqi/segmentations/sparse-labelmap-ppv5.dcm", "dcmqi/segmentations/24x38x3/image", {1: 630}),
-    ("dcmqi/segmentations/24x38x3/seg/label.seg", "dcmqi/segmentations/24x38x3/image", {1: 315}),
-    ("dcmqi/segmentations/23x38x3/seg/label.seg", "dcmqi/segmentations/23x38x3/image", {1: 322}),
-    ("highdicom/seg_image_ct_binary.dcm", "pydicom/CT2", {1: 638}),
-    ("highdicom/seg_image_ct_binary_overlap.dcm", "pydicom/CT2", {1: 64, 2: 16}),
-    ("highdicom/seg_image_ct_binary_fractional.dcm", "pydicom/CT2", {1: 638}),
-    ("highdicom/seg_image_ct_true_fractional.dcm", "pydicom/CT2", None),
-    ("highdicom/seg_image_ct_binary_single_frame.dcm", "pydicom/CT_small.dcm", {1: 1832}),
-    ("highdicom/seg_image_cr_binary.dcm", "pydicom/CR1/6154", {1: 151}),
-    ("dcmqi/sr-example/seg.dcm", None, {1: 795}),
-]
-
-
-def _id(case):
-    return case[0].replace("/", "_")
+CASES = REALDATA_SEGS
+_id = seg_case_id
 
 
 @pytest.mark.parametrize("case", CASES, ids=_id)
