@@ -6,16 +6,13 @@ from typing import Callable, Dict
 
 from .coding import code_from_dataset, code_to_dict, format_code
 from .errors import InputError
+from .sopclasses import LABEL_MAP_SEGMENTATION_STORAGE, SEG_SOP_CLASSES, SR_SOP_CLASSES
 
 __all__ = ["describe", "format_description", "register_describer"]
 
 SOP_CLASS_NAMES = {
-    "1.2.840.10008.5.1.4.1.1.66.4": "Segmentation Storage",
-    "1.2.840.10008.5.1.4.1.1.66.7": "Label Map Segmentation Storage",
-    "1.2.840.10008.5.1.4.1.1.88.11": "Basic Text SR Storage",
-    "1.2.840.10008.5.1.4.1.1.88.22": "Enhanced SR Storage",
-    "1.2.840.10008.5.1.4.1.1.88.33": "Comprehensive SR Storage",
-    "1.2.840.10008.5.1.4.1.1.88.34": "Comprehensive 3D SR Storage",
+    **SEG_SOP_CLASSES,
+    **SR_SOP_CLASSES,
     "1.2.840.10008.5.1.4.1.1.2": "CT Image Storage",
     "1.2.840.10008.5.1.4.1.1.4": "MR Image Storage",
     "1.2.840.10008.5.1.4.1.1.128": "Positron Emission Tomography Image Storage",
@@ -56,7 +53,7 @@ def describe(path) -> dict:
         "transfer_syntax_uid": str(getattr(ds, "file_meta", {}).get("TransferSyntaxUID", "")),
     }
     modality = out["modality"]
-    if modality == "SEG" or sop in ("1.2.840.10008.5.1.4.1.1.66.4", "1.2.840.10008.5.1.4.1.1.66.7"):
+    if modality == "SEG" or sop in SEG_SOP_CLASSES:
         out.update(_describe_seg(ds))
     elif modality == "SR":
         from .sr.info import describe_sr  # the SR package describes its documents
@@ -79,7 +76,7 @@ def _describe_seg(ds) -> dict:
     from .seg.decode import segments_from_dataset
 
     seg_type = str(ds.get("SegmentationType", ""))
-    if str(ds.get("SOPClassUID", "")) == "1.2.840.10008.5.1.4.1.1.66.7":
+    if str(ds.get("SOPClassUID", "")) == LABEL_MAP_SEGMENTATION_STORAGE:
         seg_type = "LABELMAP"
     frames: Dict[int, int] = {}
     for fg in ds.get("PerFrameFunctionalGroupsSequence", []):

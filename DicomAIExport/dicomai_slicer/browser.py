@@ -46,17 +46,8 @@ __all__ = [
 
 FULL, MOSTLY, GENERIC = 0.97, 0.96, 0.6
 
-SEG_SOP_CLASSES = {
-    "1.2.840.10008.5.1.4.1.1.66.4": "Segmentation Storage",
-    "1.2.840.10008.5.1.4.1.1.66.7": "Label Map Segmentation Storage",
-}
-SR_SOP_CLASSES = {
-    "1.2.840.10008.5.1.4.1.1.88.11": "Basic Text SR",
-    "1.2.840.10008.5.1.4.1.1.88.22": "Enhanced SR",
-    "1.2.840.10008.5.1.4.1.1.88.33": "Comprehensive SR",
-    "1.2.840.10008.5.1.4.1.1.88.34": "Comprehensive 3D SR",
-    "1.2.840.10008.5.1.4.1.1.88.35": "Extensible SR",
-}
+from dicomai.sopclasses import SEG_SOP_CLASSES, SR_SOP_CLASSES  # noqa: E402  (dependency-free)
+
 _SEG_TAGS = [
     "SOPClassUID",
     "SOPInstanceUID",

@@ -18,6 +18,8 @@ import numpy as np
 from ..coding import code_from_dataset
 from ..errors import InputError, UnsupportedObjectError
 from ..geometry import Grid
+from ..sopclasses import LABEL_MAP_SEGMENTATION_STORAGE
+from ..sopclasses import SEG_SOP_CLASSES as _SEG_NAMES
 from ..source import SourceSeries
 from .content import SegmentationContent, SegmentInfo
 
@@ -29,9 +31,8 @@ __all__ = [
     "segments_from_dataset",
 ]
 
-SEGMENTATION_STORAGE = "1.2.840.10008.5.1.4.1.1.66.4"
-LABELMAP_SEG_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.7"
-SEG_SOP_CLASSES = (SEGMENTATION_STORAGE, LABELMAP_SEG_SOP_CLASS)
+LABELMAP_SEG_SOP_CLASS = LABEL_MAP_SEGMENTATION_STORAGE
+SEG_SOP_CLASSES = tuple(_SEG_NAMES)
 
 _NATIVE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.2"}
 _POS_TOL = 0.01  # fraction of a voxel a frame may sit off the lattice

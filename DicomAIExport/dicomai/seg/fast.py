@@ -41,6 +41,7 @@ from typing import Callable, List, Optional, Sequence
 import numpy as np
 
 from ..errors import InputError
+from ..sopclasses import LABEL_MAP_SEGMENTATION_STORAGE, SEGMENTATION_STORAGE
 from .content import slice_label_counts
 
 __all__ = [
@@ -57,8 +58,7 @@ DEFLATED_LE = "1.2.840.10008.1.2.1.99"
 RLE_LOSSLESS = "1.2.840.10008.1.2.5"
 JPEG_LS_LOSSLESS = "1.2.840.10008.1.2.4.80"
 JPEG_2000_LOSSLESS = "1.2.840.10008.1.2.4.90"
-SEGMENTATION_STORAGE = "1.2.840.10008.5.1.4.1.1.66.4"
-LABELMAP_SEGMENTATION_STORAGE = "1.2.840.10008.5.1.4.1.1.66.7"
+LABELMAP_SEGMENTATION_STORAGE = LABEL_MAP_SEGMENTATION_STORAGE
 
 #: Transfer syntaxes the fast path writes, per segmentation type.
 FAST_TRANSFER_SYNTAXES = {

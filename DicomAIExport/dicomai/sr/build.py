@@ -17,6 +17,7 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from ..errors import InputError, MetadataError
+from ..sopclasses import LABEL_MAP_SEGMENTATION_STORAGE
 from ..source import SourceSeries
 from . import concepts as C
 from .content import (
@@ -72,9 +73,6 @@ class ImageFinding:
     markup: Optional[str] = None
     point: Optional[str] = None
     segment: Optional[str] = None
-
-
-LABEL_MAP_SEGMENTATION_STORAGE = "1.2.840.10008.5.1.4.1.1.66.7"
 
 
 @dataclass

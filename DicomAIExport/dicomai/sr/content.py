@@ -21,6 +21,7 @@ from typing import List, Optional
 import numpy as np
 
 from ..errors import MetadataError
+from ..sopclasses import SEGMENTATION_STORAGE
 from .concepts import IMAGING_MEASUREMENT_REPORT
 
 __all__ = [
@@ -54,7 +55,7 @@ MARKUP_KINDS = ("points", "line", "curve", "closed_curve", "angle", "plane", "ro
 #: Measurement group templates: TID 1410 planar ROI, TID 1411 volumetric ROI, TID 1501 no ROI.
 GROUP_TEMPLATES = ("1410", "1411", "1501")
 
-SEG_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4"
+SEG_SOP_CLASS = SEGMENTATION_STORAGE
 
 
 def lps_to_ras(points) -> np.ndarray:

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..coding import code_from_dataset
 from ..errors import InputError, UnsupportedObjectError
+from ..sopclasses import SEG_SOP_CLASSES, SR_SOP_CLASSES, SURFACE_SEGMENTATION_STORAGE
 from . import concepts as C
 from .content import (
     DeviceObserver,
@@ -39,22 +40,10 @@ __all__ = ["SR_SOP_CLASSES", "read_sr", "read_sr_dataset"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-SR_SOP_CLASSES = {
-    "1.2.840.10008.5.1.4.1.1.88.11": "Basic Text SR",
-    "1.2.840.10008.5.1.4.1.1.88.22": "Enhanced SR",
-    "1.2.840.10008.5.1.4.1.1.88.33": "Comprehensive SR",
-    "1.2.840.10008.5.1.4.1.1.88.34": "Comprehensive 3D SR",
-    "1.2.840.10008.5.1.4.1.1.88.35": "Extensible SR",
-}
 
 _code = C.code
 # referenced objects that are not images: SEG, Label Map SEG, RWVM, Surface SEG
-_NON_IMAGE_CLASSES = (
-    "1.2.840.10008.5.1.4.1.1.66.4",
-    "1.2.840.10008.5.1.4.1.1.66.7",
-    "1.2.840.10008.5.1.4.1.1.67",
-    "1.2.840.10008.5.1.4.1.1.66.5",
-)
+_NON_IMAGE_CLASSES = (*SEG_SOP_CLASSES, "1.2.840.10008.5.1.4.1.1.67", SURFACE_SEGMENTATION_STORAGE)
 _IMAGE_LIBRARY_ENTRY = _code("111027", "DCM", "Image Library Entry")
 _DERIVED_MEASUREMENTS = _code("126011", "DCM", "Derived Imaging Measurements")
 _SUBJECT_CONTEXT = (

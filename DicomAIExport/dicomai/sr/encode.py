@@ -27,7 +27,6 @@ __all__ = ["MANUFACTURER", "SRWriteResult", "write_sr", "ON_SLICE_TOL_MM"]
 
 MANUFACTURER = "DicomAI"
 MODEL_NAME = "DicomAIExtension"
-COMPREHENSIVE_3D_SR = "1.2.840.10008.5.1.4.1.1.88.34"
 
 #: A point lies on a slice when it is at most this far (mm) from the slice plane.
 ON_SLICE_TOL_MM = 1e-3
