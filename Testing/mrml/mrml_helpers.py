@@ -11,17 +11,11 @@ from pydicom.sr.codedict import codes
 
 from dicomai import synthetic
 from dicomai.coding import terminology_to_string
+from series_kinds import KINDS as _ALL_KINDS  # noqa: E402
+from series_kinds import SHAPE  # noqa: E402
 
-SHAPE = (12, 40, 36)  # slices, rows, columns: rows != columns catches transpositions
-
-# kind -> (make_grid kwargs, write_series kwargs)
-KINDS = {
-    "axial": ({"orientation": "axial", "spacing": (2.5, 0.8, 0.8)}, {}),
-    "oblique": ({"orientation": "oblique", "spacing": (2.0, 0.9, 0.9), "origin": (-30.5, 12.25, 40.0)}, {}),
-    "sagittal": ({"orientation": "sagittal", "spacing": (1.5, 1.0, 1.0)}, {}),
-    "coronal": ({"orientation": "coronal", "spacing": (1.5, 1.0, 1.0)}, {}),
-    "mr": ({"orientation": "oblique", "spacing": (4.0, 0.9, 0.9)}, {"modality": "MR"}),
-}
+# the kinds the MRML suites run on
+KINDS = {k: _ALL_KINDS[k] for k in ("axial", "oblique", "sagittal", "coronal", "mr")}
 
 # label value -> (name, rgb, category, type, modifier, region)
 SEGMENTS = {

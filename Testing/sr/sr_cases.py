@@ -15,12 +15,11 @@ from dicomai.seg.encode import write_seg
 from dicomai.seg.metadata import load_metadata, segments_for_labels
 from dicomai.source import SourceSeries, read_source_series
 from dicomai.sr.content import Annotation, Evaluation, Markup, Measurement, lps_to_ras
+from series_kinds import KINDS as _ALL_KINDS  # noqa: E402
+from series_kinds import SHAPE  # noqa: E402
 
-SHAPE = (12, 40, 36)
-KINDS = {
-    "axial": {"orientation": "axial", "spacing": (2.5, 0.8, 0.8)},
-    "oblique": {"orientation": "oblique", "spacing": (2.0, 0.9, 0.9), "origin": (-30.5, 12.25, 40.0)},
-}
+# make_grid kwargs of the kinds the SR suites run on
+KINDS = {k: _ALL_KINDS[k][0] for k in ("axial", "oblique")}
 
 NEOPLASM = Code("108369006", "SCT", "Neoplasm")
 LIVER = Code("10200004", "SCT", "Liver")
