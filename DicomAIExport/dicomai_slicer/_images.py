@@ -45,6 +45,26 @@ def numpy_matrix(matrix) -> np.ndarray:
     return np.array([[matrix.GetElement(r, c) for c in range(4)] for r in range(4)])
 
 
+def linear_transform_between(source_transform, target_transform, non_linear_message: str, atol=1e-9):
+    """RAS matrix from the frame under ``source_transform`` to the one under ``target_transform``
+    (transform nodes; None = world), or None when both are None or it is the identity.
+
+    Raises ``InputError(non_linear_message)`` when the two are related by a non-linear transform.
+    """
+    import slicer
+    from vtkmodules.vtkCommonMath import vtkMatrix4x4
+
+    from dicomai.errors import InputError
+
+    if source_transform is None and target_transform is None:
+        return None
+    m = vtkMatrix4x4()
+    if not slicer.vtkMRMLTransformNode.GetMatrixTransformBetweenNodes(source_transform, target_transform, m):
+        raise InputError(non_linear_message)
+    matrix = numpy_matrix(m)
+    return None if np.allclose(matrix, np.eye(4), atol=atol) else matrix
+
+
 def grid_of_volume(volume_node):
     """The :class:`~dicomai.geometry.Grid` of a volume node (its IJK-to-RAS and dimensions)."""
     from vtkmodules.vtkCommonMath import vtkMatrix4x4

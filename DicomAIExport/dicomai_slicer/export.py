@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence, Union
 
-import numpy as np
-
 __all__ = ["SegExport", "export_segmentation", "resolve_segmentation_type"]
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -85,24 +83,14 @@ def resolve_segmentation_type(segmentation_type: Optional[str], content) -> str:
 
 def _transform_between(node, reference_node):
     """RAS-to-RAS matrix from ``node``'s world to ``reference_node``'s, or None when identity."""
-    import slicer
-    from vtkmodules.vtkCommonMath import vtkMatrix4x4
+    from ._images import linear_transform_between
 
-    from dicomai.errors import InputError
-
-    from ._images import numpy_matrix
-
-    a, b = node.GetParentTransformNode(), reference_node.GetParentTransformNode()
-    if a is None and b is None:
-        return None
-    m = vtkMatrix4x4()
-    if not slicer.vtkMRMLTransformNode.GetMatrixTransformBetweenNodes(a, b, m):
-        raise InputError(
-            f"{node.GetName()!r} and reference volume {reference_node.GetName()!r} are related by a "
-            "non-linear transform: harden it first"
-        )
-    matrix = numpy_matrix(m)
-    return None if np.allclose(matrix, np.eye(4), atol=1e-9) else matrix
+    return linear_transform_between(
+        node.GetParentTransformNode(),
+        reference_node.GetParentTransformNode(),
+        f"{node.GetName()!r} and reference volume {reference_node.GetName()!r} are related by a "
+        "non-linear transform: harden it first",
+    )
 
 
 def _reference_of(node, reference_volume_node):

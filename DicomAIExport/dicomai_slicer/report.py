@@ -74,24 +74,18 @@ def _kind_of(node) -> Optional[str]:
 
 def _world_to_reference(reference_volume_node):
     """4x4 RAS matrix from world to the reference volume's own (DICOM) frame, or None (identity)."""
-    import slicer
-    from vtkmodules.vtkCommonMath import vtkMatrix4x4
-
-    from dicomai.errors import InputError
-
-    from ._images import numpy_matrix
+    from ._images import linear_transform_between
 
     parent = reference_volume_node.GetParentTransformNode() if reference_volume_node is not None else None
     if parent is None:
         return None
-    m = vtkMatrix4x4()
-    if not slicer.vtkMRMLTransformNode.GetMatrixTransformBetweenNodes(None, parent, m):
-        raise InputError(
-            f"reference volume {reference_volume_node.GetName()!r} is under a non-linear transform: "
-            "harden it first"
-        )
-    matrix = numpy_matrix(m)
-    return None if np.allclose(matrix, np.eye(4), atol=1e-12) else matrix
+    return linear_transform_between(
+        None,
+        parent,
+        f"reference volume {reference_volume_node.GetName()!r} is under a non-linear transform: "
+        "harden it first",
+        atol=1e-12,
+    )
 
 
 def _apply(matrix, points_ras) -> np.ndarray:
