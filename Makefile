@@ -1,6 +1,6 @@
 # DicomAIExtension: two commands from a fresh clone.
 #   make demo    build .venv from the pinned requirements and run the demo
-#   make test    lint, install the independent checkers (outside the repo), run every test suite,
+#   make test    lint, install the independent checkers (outside the repo) and Orthanc, run every test suite,
 #                then the core tests again on the oldest supported highdicom/pydicom
 # Other targets: venv, venv-oldest, peers, lint, bench (BENCH_ARGS=...), clean, distclean.
 
@@ -19,7 +19,7 @@ STAMP := $(VENV)/.dicomai-installed
 STAMP_OLDEST := $(VENV_OLDEST)/.dicomai-installed
 PIP_FLAGS := --disable-pip-version-check --no-input
 
-.PHONY: all venv venv-oldest peers sysdeps test lint demo bench clean distclean
+.PHONY: all venv venv-oldest peers sysdeps servers test lint demo bench clean distclean
 
 all: test
 
@@ -50,10 +50,14 @@ peers:
 sysdeps:
 	bash scripts/install_system_deps.sh
 
+# Orthanc + DICOMweb plugin (apt-get when root; a no-op when present): the real archive of the tests
+servers:
+	bash scripts/install_servers.sh
+
 lint: venv
 	$(VENV)/bin/ruff check .
 
-test: venv peers sysdeps
+test: venv peers sysdeps servers
 	$(VENV)/bin/ruff check .
 	DICOMAI_REQUIRE_PEERS=1 $(PY) -m pytest -n $(PYTEST_WORKERS) Testing $(PYTEST_ARGS)
 	@if [ -d Testing/core ]; then \
