@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from dicomai import synthetic
 from servers.orthanc import OrthancServer, orthanc_or_fail
 
