@@ -105,6 +105,7 @@ def _cmd_export_seg(args) -> int:
         max_fractional_value=args.max_fractional_value,
         compression=compression,
     )
+    args.written = [result.path]  # for --send
     from .seg.encode import COMPRESSIONS
 
     compression_name = {v: k for k, v in COMPRESSIONS.items()}.get(result.transfer_syntax_uid, "?")
@@ -324,10 +325,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_optional_commands(sub, common) -> None:
-    """Subpackages that bring their own commands (``dicomai.sr``: export-sr, import-sr)."""
+    """Subpackages that bring their own commands (``dicomai.sr``: export-sr, import-sr;
+    ``dicomai.dicomweb``: send, query, retrieve, and server options on every export-*)."""
     import importlib
 
-    for name in ("dicomai.sr.cli",):
+    for name in ("dicomai.sr.cli", "dicomai.dicomweb.cli"):  # dicomweb last: it extends export-*
         try:
             module = importlib.import_module(name)
         except ImportError as e:

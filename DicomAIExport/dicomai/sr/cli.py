@@ -89,6 +89,7 @@ def _cmd_export_sr(args) -> int:
         coordinates="2d" if args.two_d else "3d",
         overwrite=args.overwrite,
     )
+    args.written = [result.path]  # for --send
     all_warnings = warnings + report.warnings + result.warnings
     _warn(all_warnings, args.quiet)
     if args.json:
