@@ -329,7 +329,8 @@ def _add_optional_commands(sub, common) -> None:
     ``dicomai.dicomweb``: send, query, retrieve, and server options on every export-*)."""
     import importlib
 
-    for name in ("dicomai.sr.cli", "dicomai.dicomweb.cli"):  # dicomweb last: it extends export-*
+    # dicomweb last: it extends every export-* command
+    for name in ("dicomai.sr.cli", "dicomai.sc.cli", "dicomai.dicomweb.cli"):
         try:
             module = importlib.import_module(name)
         except ImportError as e:

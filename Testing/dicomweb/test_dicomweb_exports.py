@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 
 import numpy as np
@@ -115,3 +116,21 @@ def test_a_dicomweb_source_that_is_not_there_is_one_line_and_writes_nothing(serv
     assert not out_path.exists()
     assert cli(["export-seg", "--source", "dicomweb:http://x/dicom-web", "--labelmap", str(case.labels)]) == 1
     assert "dicomweb:URL#STUDY_UID/SERIES_UID" in capsys.readouterr().err
+
+
+def test_export_sc_is_sent_and_found_by_query_modality_sc(server, case, tmp_path, capsys):
+    out = tmp_path / "sc"
+    source = _source(server, case)
+    status = cli(["export-sc", "--source", source, "--seg", str(case.seg), "--sr", str(case.sr), "--out",
+                  str(out), "--send", server.dicomweb_url, "-q"])  # fmt: skip
+    text = capsys.readouterr().out
+    assert status == 0, text
+    written = sorted(out.glob("*.dcm"))
+    uids = {str(pydicom.dcmread(str(p), stop_before_pixels=True).SOPInstanceUID) for p in written}
+    assert len(uids) >= 3 and uids <= server.instance_uids()
+    assert "OT series" in text and f"{len(uids)}/{len(uids)} instance(s) stored and verified" in text
+    assert cli(["query", "--url", server.dicomweb_url, "--modality", "SC", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["modality"], r["instances"], r["series_description"]) for r in rows] == [
+        ("OT", len(uids), "Overlay capture")
+    ]
