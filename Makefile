@@ -1,5 +1,6 @@
 # DicomAIExtension: two commands from a fresh clone.
-#   make demo    build .venv from the pinned requirements and run the demo
+#   make demo    build .venv from the pinned requirements and run the demo (then its DICOMweb part on a
+#                throw-away Orthanc: scripts/demo_dicomweb.py)
 #   make test    lint, install the independent checkers (outside the repo) and Orthanc, run every test suite,
 #                then the core tests again on the oldest supported highdicom/pydicom
 # Other targets: venv, venv-oldest, peers, lint, bench (BENCH_ARGS=...), clean, distclean.
@@ -66,8 +67,9 @@ test: venv peers sysdeps servers
 	  DICOMAI_REQUIRE_PEERS=1 $(PY_OLDEST) -m pytest -n $(PYTEST_WORKERS) Testing/core $(PYTEST_ARGS); \
 	fi
 
-demo: venv sysdeps
+demo: venv sysdeps servers
 	$(PY) -m dicomai_slicer.demo $(DEMO_ARGS)
+	$(PY) scripts/demo_dicomweb.py --out demo-output/dicomweb
 
 bench: venv peers
 	$(PY) bench/run.py $(BENCH_ARGS)
