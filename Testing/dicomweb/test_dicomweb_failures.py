@@ -200,3 +200,44 @@ def test_a_server_that_answers_200_and_stores_nothing_fails_the_send(case, capsy
         )
     assert "0/2 instance(s) verified" in captured.out
     assert _one_line_error(captured.err).startswith("dicomai send: error: 2 of 2 instance(s) not verified")
+
+
+class _DropsStructuredReports(OrthancServer):
+    """A real Orthanc whose Lua ReceivedInstanceFilter discards every SR it receives: its DICOMweb
+    plugin still acknowledges them in the STOW response (ReferencedSOPSequence, no failure)."""
+
+    def _config(self) -> dict:
+        script = self.workdir / "drop-sr.lua"
+        script.write_text(
+            "function ReceivedInstanceFilter(dicom, origin, info)\n  return dicom.Modality ~= 'SR'\nend\n"
+        )
+        return {**super()._config(), "LuaScripts": [str(script)]}
+
+
+def test_a_real_server_that_acknowledges_and_discards_is_caught_by_verification(case, capsys):
+    orthanc_or_fail().cleanup()  # fails (or skips on request) with the reason when Orthanc is missing
+    with _DropsStructuredReports() as server:
+        status = cli(["send", str(case.seg), str(case.sr), "--url", server.dicomweb_url])
+        captured = capsys.readouterr()
+        seg_uid = str(pydicom.dcmread(str(case.seg), stop_before_pixels=True).SOPInstanceUID)
+        assert server.instance_uids() == {seg_uid}
+    assert status == 1
+    sr_uid = str(pydicom.dcmread(str(case.sr), stop_before_pixels=True).SOPInstanceUID)
+    expected = f"missing {sr_uid} (organs.sr.dcm): the server answered 'stored' but does not have it"
+    assert expected in captured.out
+    assert "1/1 instance(s) stored and verified" in captured.out  # the SEG
+    assert "1/2 instance(s) verified" in captured.out
+
+
+def test_failure_reasons_of_a_stow_response_are_reported_per_instance():
+    from pydicom.dataset import Dataset
+
+    from dicomai.dicomweb.store import _failed_items
+
+    failed = Dataset()
+    failed.ReferencedSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+    failed.ReferencedSOPInstanceUID = "1.2.3.4"
+    failed.FailureReason = 0xA700
+    response = Dataset()
+    response.FailedSOPSequence = [failed]
+    assert _failed_items(response) == {"1.2.3.4": "rejected by the server (failure reason 0xA700)"}
