@@ -101,6 +101,13 @@ def test_export_sr_from_a_dicomweb_source_is_sent_and_verified(server, case, tmp
     out = capsys.readouterr().out
     assert status == 0, out
     sr = pydicom.dcmread(str(out_path), stop_before_pixels=True)
+    again = tmp_path / "r2.sr.dcm"
+    status = cli(["export-sr", "--source", str(case.ct), "--seg", str(case.seg), "--table", str(table),
+                  "--out", str(again), "--send", server.dicomweb_url, "--json"])  # fmt: skip
+    assert status == 0
+    document = json.loads(capsys.readouterr().out)  # one document: the export's, with "send" in it
+    assert document["output"] == str(again) and document["send"]["ok"] is True
+    assert document["send"]["series"][0]["modality"] == "SR"
     assert sr.StudyInstanceUID == case.series.study_instance_uid
     assert str(sr.SOPInstanceUID) in server.instance_uids()
     assert "SR series" in out and "1/1 instance(s) stored and verified" in out

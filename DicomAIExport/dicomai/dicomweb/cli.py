@@ -7,12 +7,15 @@ it adds the three server commands and gives each ``export-*`` command the server
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import shutil
 import sys
 import tempfile
 import warnings
 from pathlib import Path
+from typing import Optional
 
 __all__ = ["add_commands", "add_server_options"]
 
@@ -74,14 +77,26 @@ def _progress(quiet: bool):
     return show
 
 
-def _send_and_report(args, url: str, paths) -> int:
+def _send_and_report(args, url: str, paths, export_json: Optional[str] = None) -> int:
+    """Send, print the report (text, or JSON: merged as ``"send"`` into an export's own JSON)."""
     from .store import format_send_report, send_files
 
     conn = _connect(args, url)
     report = send_files(
         conn, paths, batch_size=args.batch_size, retries=args.retries, progress=_progress(args.quiet)
     )
-    if args.json:
+    if export_json is not None:
+        try:
+            merged = json.loads(export_json)
+        except ValueError:
+            merged = None
+        if isinstance(merged, dict):
+            merged["send"] = report.to_dict()
+            print(json.dumps(merged, indent=2))
+        else:
+            print(export_json, end="")
+            print(json.dumps(report.to_dict(), indent=2))
+    elif args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
         print(format_send_report(report))
@@ -146,18 +161,28 @@ def _with_server(func):
                 temp = Path(tempfile.mkdtemp(prefix="dicomai-source-"))
                 retrieve_to_folder(_connect(args, url), study, temp, series=series)
                 args.source = [str(temp)] if isinstance(args.source, list) else str(temp)
-            status = int(func(args) or 0)
+            sending = bool(getattr(args, "send", None))
+            captured = io.StringIO() if sending and args.json else None
+            if captured is not None:  # one JSON document: the export's, with the send report in it
+                with contextlib.redirect_stdout(captured):
+                    status = int(func(args) or 0)
+            else:
+                status = int(func(args) or 0)
         finally:
             if temp is not None:
                 shutil.rmtree(temp, ignore_errors=True)
-        if status != 0 or not getattr(args, "send", None):
+        if status != 0 or not sending:
+            if captured is not None:
+                print(captured.getvalue(), end="")
             return status
         written = getattr(args, "written", None)
         if not written:
             from ..errors import DicomAIError
 
             raise DicomAIError(f"--send: {args.command} did not say what it wrote (please report it)")
-        return _send_and_report(args, args.send, written)
+        return _send_and_report(
+            args, args.send, written, captured.getvalue() if captured is not None else None
+        )
 
     return run
 
