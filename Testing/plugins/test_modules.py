@@ -344,3 +344,50 @@ def _data_nodes():
         for i in range(scene.GetNumberOfNodes())
         if scene.GetNthNode(i).IsA("vtkMRMLDisplayableNode") or scene.GetNthNode(i).IsA("vtkMRMLTableNode")
     ]
+
+
+def test_import_panel_lists_a_dicomweb_server_and_loads_an_sr_with_what_it_references(
+    standin, study, tmp_path
+):
+    """A real Orthanc holds the CT, the SEG and the SR; the panel lists the study, offers the SEG
+    and SR series (not the CT), and loading the SR retrieves the SEG and the CT too."""
+    from servers.orthanc import orthanc_or_fail
+
+    server = orthanc_or_fail()
+    try:
+        for path in [*sorted(study.ct.iterdir()), study.seg, study.sr]:
+            server.upload(path)
+        module = slicer_standin.loadModule(IMPORT_DIR / "DicomAIImport.py")
+        module.widgetRepresentation()
+        widget = slicer.modules.DicomAIImportWidget
+        ui = widget.ui
+        ui.serverUrlLineEdit.text = server.dicomweb_url
+        ui.listStudiesButton.click()
+        assert slicer_standin.state.slotErrors == []
+        assert ui.studyComboBox.count() == 1
+        assert ui.studyComboBox.itemData(0) == study.source.study_instance_uid
+        offered = [ui.seriesComboBox.itemText(i).split()[0] for i in range(ui.seriesComboBox.count())]
+        assert sorted(offered) == ["SEG", "SR"]
+        ui.seriesComboBox.setCurrentIndex(offered.index("SR"))
+        ui.loadFromServerButton.click()
+        assert slicer_standin.state.slotErrors == []
+        assert slicer_standin.state.messageBoxes == []
+        classes = sorted({n.GetClassName() for n in _data_nodes()})
+        assert "vtkMRMLScalarVolumeNode" in classes and "vtkMRMLMarkupsLineNode" in classes
+        assert "vtkMRMLSegmentationNode" in classes
+        assert ui.serverResultLabel.text.startswith("Loaded: ")
+        assert slicer.dicomDatabase.allFiles() == []
+    finally:
+        server.cleanup()
+
+
+def test_import_panel_reports_an_unreachable_server_in_one_message(standin):
+    module = slicer_standin.loadModule(IMPORT_DIR / "DicomAIImport.py")
+    module.widgetRepresentation()
+    ui = slicer.modules.DicomAIImportWidget.ui
+    ui.serverUrlLineEdit.text = "http://127.0.0.1:9/dicom-web"
+    ui.listStudiesButton.click()
+    (box,) = slicer_standin.state.messageBoxes
+    assert "Listing the server's studies failed" in box["text"]
+    assert "connection refused" in box["text"] + box["detailedText"]
+    assert ui.studyComboBox.count() == 0

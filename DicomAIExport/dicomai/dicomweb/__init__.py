@@ -9,8 +9,8 @@ and ``--send URL`` / ``--source dicomweb:URL#STUDY/SERIES`` on the export comman
 from __future__ import annotations
 
 from .client import Connection, Credentials, DicomWebError, connect
-from .query import format_series_table, query_series
-from .retrieve import parse_dicomweb_source, retrieve_to_folder
+from .query import format_series_table, query_series, query_studies
+from .retrieve import parse_dicomweb_source, retrieve_to_folder, retrieve_with_references
 from .store import SendReport, format_send_report, send_files
 
 __all__ = [
@@ -23,6 +23,8 @@ __all__ = [
     "format_series_table",
     "parse_dicomweb_source",
     "query_series",
+    "query_studies",
     "retrieve_to_folder",
+    "retrieve_with_references",
     "send_files",
 ]

@@ -7,7 +7,7 @@ from typing import List, Optional
 from ..sopclasses import SECONDARY_CAPTURE_SOP_CLASSES
 from .client import Connection
 
-__all__ = ["query_series", "format_series_table"]
+__all__ = ["format_series_table", "query_series", "query_studies"]
 
 _FIELDS = [
     "PatientID",
@@ -105,6 +105,29 @@ def query_series(
         if r["instances"] is not None:
             r["instances"] = int(r["instances"])
     return sorted(rows, key=_sort_key)
+
+
+def query_studies(conn: Connection, patient_id: Optional[str] = None) -> List[dict]:
+    """Studies on the server: patient, date, description, modalities, number of series."""
+    filters = {"PatientID": patient_id} if patient_id else {}
+    fields = ["PatientID", "PatientName", "StudyDate", "StudyDescription", "ModalitiesInStudy",
+              "NumberOfStudyRelatedSeries"]  # fmt: skip
+    found = conn.search("querying", "search_for_studies", search_filters=filters, fields=fields)
+    rows = []
+    for item in found:
+        modalities = (item.get("00080061") or {}).get("Value") or []
+        rows.append(
+            {
+                "patient_id": _value(item, "00100020"),
+                "patient_name": _value(item, "00100010"),
+                "study_instance_uid": _value(item, "0020000D"),
+                "study_date": _value(item, "00080020"),
+                "study_description": _value(item, "00081030"),
+                "modalities": [str(m) for m in modalities],
+                "series": _value(item, "00201206"),
+            }
+        )
+    return sorted(rows, key=lambda r: (str(r["study_date"] or ""), str(r["study_instance_uid"])))
 
 
 def _sort_key(row: dict):

@@ -9,7 +9,8 @@ from ..errors import InputError
 from ..fileio import atomic_outputs
 from .client import Connection, DicomWebError
 
-__all__ = ["retrieve_to_folder", "parse_dicomweb_source", "DICOMWEB_PREFIX"]
+__all__ = ["DICOMWEB_PREFIX", "parse_dicomweb_source", "referenced_series", "retrieve_to_folder",
+           "retrieve_with_references"]  # fmt: skip
 
 DICOMWEB_PREFIX = "dicomweb:"
 
@@ -62,6 +63,54 @@ def retrieve_to_folder(
         for ds, tmp in zip(datasets, temps):
             pydicom.dcmwrite(str(tmp), ds, enforce_file_format=True)
     return paths
+
+
+def referenced_series(ds) -> List[tuple]:
+    """``(study, series)`` pairs a SEG, SR or SC refers to (its source images, the SR's evidence)."""
+    own_study = str(ds.get("StudyInstanceUID", ""))
+    pairs = []
+    for item in ds.get("ReferencedSeriesSequence", []) or []:
+        pairs.append((own_study, str(item.get("SeriesInstanceUID", ""))))
+    for keyword in ("CurrentRequestedProcedureEvidenceSequence", "PertinentOtherEvidenceSequence"):
+        for study in ds.get(keyword, []) or []:
+            for item in study.get("ReferencedSeriesSequence", []) or []:
+                pairs.append(
+                    (str(study.get("StudyInstanceUID", own_study)), str(item.get("SeriesInstanceUID", "")))
+                )
+    out = []
+    for pair in pairs:
+        if pair[1] and pair not in out:
+            out.append(pair)
+    return out
+
+
+def retrieve_with_references(conn: Connection, study: str, series: str, out: Path, overwrite: bool = False):
+    """Retrieve a series and the series it refers to (an SR's SEG and the SEG's CT too), each into
+    ``out/<SeriesInstanceUID>/``; returns every written path. Referenced series that the server
+    does not have are skipped (the loader then says what is missing)."""
+    import pydicom
+
+    out = Path(out)
+    done: set = set()
+    todo = [(study, series)]
+    written: List[Path] = []
+    while todo and len(done) < 20:
+        st, se = todo.pop(0)
+        if se in done:
+            continue
+        done.add(se)
+        try:
+            paths = retrieve_to_folder(conn, st, out / se, series=se, overwrite=overwrite)
+        except DicomWebError:
+            if se == series:
+                raise
+            continue
+        written.extend(paths)
+        for path in paths[:1] if paths else []:
+            for pair in referenced_series(pydicom.dcmread(str(path), stop_before_pixels=True)):
+                if pair[1] not in done:
+                    todo.append(pair)
+    return written
 
 
 def parse_dicomweb_source(text: str):
