@@ -129,6 +129,12 @@ class DicomAIExportParameterNode:
     coordinates: Coordinates = Coordinates.THREE_D
     outputToDatabase: bool = False
     outputFolder: Path = Path()
+    # DICOMweb server destination: URL, user and the NAME of the environment variable holding the
+    # password (the password itself is never in the scene)
+    outputToServer: bool = False
+    serverUrl: str = ""
+    serverUser: str = ""
+    serverPasswordEnv: str = ""
 
 
 class DicomAIExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
@@ -200,7 +206,13 @@ class DicomAIExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.progressBar.show()
         with slicer.util.tryWithErrorDisplay(_("DICOM export failed."), waitCursor=True):
             result = self.logic.export(self._parameterNode, progress=self.onProgress)
-            self.ui.resultLabel.text = result.summary()
+            text = result.summary()
+            sent = getattr(result, "sent", None)
+            if sent is not None:
+                text += "\n" + _("{verified}/{total} instance(s) verified on {url}").format(
+                    verified=len(sent.verified), total=len(sent.instances), url=sent.url
+                )
+            self.ui.resultLabel.text = text
 
 
 class DicomAIExportLogic(ScriptedLoadableModuleLogic):
@@ -236,6 +248,8 @@ class DicomAIExportLogic(ScriptedLoadableModuleLogic):
             return _("Choose the reference volume (the CT/MR loaded from DICOM the results lie on).")
         if not parameters.outputToDatabase and not str(parameters.outputFolder).strip(". "):
             return _("Choose an output folder.")
+        if parameters.outputToServer and not parameters.serverUrl.strip():
+            return _("Enter the DICOMweb server's URL (e.g. http://localhost:8042/dicom-web).")
         return ""
 
     def export(self, parameters, progress=None):
@@ -269,7 +283,30 @@ class DicomAIExportLogic(ScriptedLoadableModuleLogic):
             from DICOMLib import DICOMUtils
 
             DICOMUtils.importDicom(str(directory))
+        if parameters.outputToServer:
+            result.sent = self.sendToServer(
+                result.paths,
+                parameters.serverUrl.strip(),
+                user=parameters.serverUser.strip() or None,
+                passwordEnv=parameters.serverPasswordEnv.strip() or None,
+                progress=progress,
+            )
         return result
+
+    def sendToServer(self, paths, url, user=None, passwordEnv=None, progress=None):
+        """STOW-RS the files to a DICOMweb server and verify each one there; returns the
+        ``dicomai.dicomweb.SendReport``. Raises ``DicomWebError`` naming what is missing unless
+        every instance is verified."""
+        from dicomai.destinations import DicomWebDestination
+        from dicomai.dicomweb import Credentials, DicomWebError, format_send_report
+
+        destination = DicomWebDestination(url, Credentials(user=user, password_env=passwordEnv))
+        report = destination.store(
+            paths, progress=(lambda done, total: progress(done / total, _("sent"))) if progress else None
+        )
+        if not report.ok:
+            raise DicomWebError(format_send_report(report))
+        return report
 
     @staticmethod
     def _outputDirectory(parameters):

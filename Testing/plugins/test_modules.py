@@ -391,3 +391,48 @@ def test_import_panel_reports_an_unreachable_server_in_one_message(standin):
     assert "Listing the server's studies failed" in box["text"]
     assert "connection refused" in box["text"] + box["detailedText"]
     assert ui.studyComboBox.count() == 0
+
+
+def test_export_panel_sends_to_a_dicomweb_server_and_says_what_it_verified(
+    export_panel, tmp_path, monkeypatch
+):
+    from servers.orthanc import orthanc_or_fail
+
+    server = orthanc_or_fail(users={"exporter": "pa55word"})
+    try:
+        monkeypatch.setenv("DICOMAI_TEST_PACS_PASSWORD", "pa55word")
+        widget, nodes = export_panel
+        ui, params = widget.ui, widget._parameterNode
+        ui.segmentationSelector.setCurrentNode(nodes["seg"])
+        ui.segmentVolumesCheckBox.checked = False  # the SEG only
+        ui.outputFolderPathLineEdit.currentPath = str(tmp_path / "out")
+        ui.outputToServerCheckBox.checked = True
+        assert not ui.exportButton.enabled and "URL" in ui.exportButton.toolTip
+        ui.serverUrlLineEdit.text = server.dicomweb_url
+        ui.serverUserLineEdit.text = "exporter"
+        ui.serverPasswordEnvLineEdit.text = "DICOMAI_TEST_PACS_PASSWORD"
+        assert ui.exportButton.enabled
+        ui.exportButton.click()
+        assert slicer_standin.state.slotErrors == [] and slicer_standin.state.messageBoxes == []
+        (written,) = sorted((tmp_path / "out").iterdir())
+        import pydicom
+
+        assert server.instance_uids() == {str(pydicom.dcmread(str(written)).SOPInstanceUID)}
+        assert ui.resultLabel.text.splitlines()[-1] == f"1/1 instance(s) verified on {server.dicomweb_url}"
+        # the scene keeps the URL, the user and the variable's name, never the password
+        assert params.serverPasswordEnv == "DICOMAI_TEST_PACS_PASSWORD"
+        values = []
+        for node in slicer.util.getNodesByClass("vtkMRMLScriptedModuleNode"):
+            values += [node.GetParameter(name) for name in node.GetParameterNames()]
+        assert server.dicomweb_url in values and "exporter" in values
+        scene_text = " ".join(values)
+        assert "pa55word" not in scene_text
+
+        # a wrong password: the export's files are written, the send fails in one message
+        monkeypatch.setenv("DICOMAI_TEST_PACS_PASSWORD", "wrong")
+        ui.exportButton.click()
+        (box,) = slicer_standin.state.messageBoxes
+        assert "HTTP 401" in box["text"] + box["detailedText"]
+        assert "wrong" not in box["text"] + box["detailedText"]
+    finally:
+        server.cleanup()
