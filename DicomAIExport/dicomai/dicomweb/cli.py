@@ -44,6 +44,9 @@ def add_server_options(parser, send: bool = False) -> None:
         action="store_true",
         help="do not verify the server's TLS certificate (warns; tests only)",
     )
+    g.add_argument(
+        "--timeout", type=float, default=30.0, metavar="S", help="seconds to wait for each answer (30)"
+    )
     g.add_argument("--batch-size", type=int, default=50, metavar="N", help="instances per STOW request (50)")
     g.add_argument("--retries", type=int, default=3, metavar="N", help="retries of a failed batch (3)")
 
@@ -61,7 +64,7 @@ def _connect(args, url: str):
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        conn = connect(url, _credentials(args), insecure=args.insecure)
+        conn = connect(url, _credentials(args), insecure=args.insecure, timeout=args.timeout)
     for w in caught:
         print(f"dicomai: warning: {w.message}", file=sys.stderr)
     return conn
