@@ -155,6 +155,7 @@ class DicomAIExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
         self.ui.exportButton.connect("clicked(bool)", self.onExportButton)
+        self.ui.captureButton.connect("clicked(bool)", self.onCaptureButton)
         self.ui.progressBar.hide()
         self.initializeParameterNode()
 
@@ -209,6 +210,39 @@ class DicomAIExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             text = result.summary()
             sent = getattr(result, "sent", None)
             if sent is not None:
+                text += "\n" + _("{verified}/{total} instance(s) verified on {url}").format(
+                    verified=len(sent.verified), total=len(sent.instances), url=sent.url
+                )
+            self.ui.resultLabel.text = text
+
+    def onCaptureButton(self):
+        self.ui.resultLabel.text = ""
+        p = self._parameterNode
+        with slicer.util.tryWithErrorDisplay(_("Capturing the view failed."), waitCursor=True):
+            volume = self.logic.referenceVolumeOf(p)
+            if volume is None:
+                from dicomai.errors import InputError
+
+                raise InputError(_("Choose the reference volume (loaded from DICOM) to capture."))
+            segmentation = (
+                p.segmentation
+                if p.segmentation is not None and p.segmentation.IsA("vtkMRMLSegmentationNode")
+                else None
+            )
+            directory = self.logic._outputDirectory(p)
+            path = self.logic.captureViewAsDicom(volume, directory, segmentation)
+            text = _("Secondary Capture written: ") + Path(path).name
+            if p.outputToDatabase:
+                from DICOMLib import DICOMUtils
+
+                DICOMUtils.importDicom(str(directory))
+            if p.outputToServer:
+                sent = self.logic.sendToServer(
+                    [path],
+                    p.serverUrl.strip(),
+                    p.serverUser.strip() or None,
+                    p.serverPasswordEnv.strip() or None,
+                )
                 text += "\n" + _("{verified}/{total} instance(s) verified on {url}").format(
                     verified=len(sent.verified), total=len(sent.instances), url=sent.url
                 )
@@ -292,6 +326,15 @@ class DicomAIExportLogic(ScriptedLoadableModuleLogic):
                 progress=progress,
             )
         return result
+
+    def captureViewAsDicom(self, volumeNode, outputFolder, segmentationNode=None, view="Red"):
+        """The slice view ``view`` (offscreen: the volume and the segmentation) as a DICOM
+        Secondary Capture in a new series of the volume's study; returns the file path."""
+        from dicomai_slicer.capture import capture_view_as_sc
+        from dicomai_slicer.dependencies import ensure_dependencies
+
+        ensure_dependencies()
+        return capture_view_as_sc(volumeNode, outputFolder, segmentationNode, view=view)
 
     def sendToServer(self, paths, url, user=None, passwordEnv=None, progress=None):
         """STOW-RS the files to a DICOMweb server and verify each one there; returns the

@@ -436,3 +436,27 @@ def test_export_panel_sends_to_a_dicomweb_server_and_says_what_it_verified(
         assert "wrong" not in box["text"] + box["detailedText"]
     finally:
         server.cleanup()
+
+
+def test_export_panel_captures_the_view_as_a_secondary_capture(export_panel, study, tmp_path):
+    import pydicom
+
+    import peers
+
+    widget, nodes = export_panel
+    ui = widget.ui
+    ui.segmentationSelector.setCurrentNode(nodes["seg"])
+    ui.outputFolderPathLineEdit.currentPath = str(tmp_path / "out")
+    ui.captureButton.click()
+    assert slicer_standin.state.slotErrors == [] and slicer_standin.state.messageBoxes == []
+    (path,) = sorted((tmp_path / "out").iterdir())
+    assert ui.resultLabel.text == f"Secondary Capture written: {path.name}"
+    ds = pydicom.dcmread(str(path))
+    ct = study.source.first
+    assert ds.SOPClassUID == "1.2.840.10008.5.1.4.1.1.7" and ds.PhotometricInterpretation == "RGB"
+    assert (ds.StudyInstanceUID, ds.PatientID) == (ct.StudyInstanceUID, ct.PatientID)
+    assert ds.BurnedInAnnotation == "YES" and (ds.Rows, ds.Columns) == (512, 512)
+    pixels = ds.pixel_array.reshape(-1, 3)
+    assert len(np.unique(pixels, axis=0)) > 20  # a picture, not a blank
+    peers.require("dciodvfy")
+    assert peers.dciodvfy(path).errors == []
