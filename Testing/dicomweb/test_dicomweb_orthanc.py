@@ -78,6 +78,11 @@ def test_query_by_study_series_and_modality(stored, case, capsys):
     assert cli(["query", "--url", server.dicomweb_url, "--modality", "MR"]) == 0
     assert capsys.readouterr().out.strip() == "no series found"
 
+    assert cli(["query", "--url", server.dicomweb_url, "--patient", "DICOMAI-SYN-0001", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 3
+    assert cli(["query", "--url", server.dicomweb_url, "--patient", "SOMEONE-ELSE", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
 
 def test_retrieve_gives_identical_instances_and_the_same_segments(stored, case, tmp_path, capsys):
     server, status, _ = stored
