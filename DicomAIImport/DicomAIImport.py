@@ -36,6 +36,10 @@ from slicer.ScriptedLoadableModule import (
 )
 from slicer.util import VTKObservationMixin
 
+SETTINGS_URL = "DicomAI/DICOMweb/URL"
+SETTINGS_USER = "DicomAI/DICOMweb/User"
+SETTINGS_PASSWORD_ENV = "DicomAI/DICOMweb/PasswordVariable"
+
 
 def _ensureCorePath():
     """Development checkouts: dicomai/dicomai_slicer live in ../DicomAIExport (installed: next to us)."""
@@ -87,6 +91,10 @@ class DicomAIImportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.listStudiesButton.connect("clicked(bool)", self.onListStudies)
         self.ui.studyComboBox.connect("currentIndexChanged(int)", self.onStudyChanged)
         self.ui.loadFromServerButton.connect("clicked(bool)", self.onLoadFromServer)
+        settings = slicer.app.settings()  # the server's URL and user are kept in Slicer's settings
+        self.ui.serverUrlLineEdit.text = str(settings.value(SETTINGS_URL, "") or "")
+        self.ui.serverUserLineEdit.text = str(settings.value(SETTINGS_USER, "") or "")
+        self.ui.serverPasswordEnvLineEdit.text = str(settings.value(SETTINGS_PASSWORD_ENV, "") or "")
         self.setParameterNode(self.logic.getParameterNode())
 
     def cleanup(self):
@@ -128,6 +136,10 @@ class DicomAIImportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def onListStudies(self):
         url, user, passwordEnv = self._server()
+        settings = slicer.app.settings()
+        settings.setValue(SETTINGS_URL, url)
+        settings.setValue(SETTINGS_USER, user or "")
+        settings.setValue(SETTINGS_PASSWORD_ENV, passwordEnv or "")  # the variable's name only
         self.ui.studyComboBox.clear()
         self.ui.seriesComboBox.clear()
         self.ui.serverResultLabel.text = ""

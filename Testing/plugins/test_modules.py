@@ -377,6 +377,11 @@ def test_import_panel_lists_a_dicomweb_server_and_loads_an_sr_with_what_it_refer
         assert "vtkMRMLSegmentationNode" in classes
         assert ui.serverResultLabel.text.startswith("Loaded: ")
         assert slicer.dicomDatabase.allFiles() == []
+        # the URL is kept in Slicer's settings: the panel of a new session starts with it
+        assert slicer.app.settings().value("DicomAI/DICOMweb/URL") == server.dicomweb_url
+        unload_modules()
+        slicer_standin.loadModule(IMPORT_DIR / "DicomAIImport.py").widgetRepresentation()
+        assert slicer.modules.DicomAIImportWidget.ui.serverUrlLineEdit.text == server.dicomweb_url
     finally:
         server.cleanup()
 
