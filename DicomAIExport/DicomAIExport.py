@@ -179,6 +179,13 @@ class DicomAIExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.setParameterNode(self.logic.getParameterNode())
         if not str(self._parameterNode.outputFolder) or str(self._parameterNode.outputFolder) == ".":
             self._parameterNode.outputFolder = Path(slicer.app.temporaryPath) / "DicomAIExport"
+        if not self._parameterNode.serverUrl:  # the server last used (Slicer's settings), if any
+            settings = slicer.app.settings()
+            self._parameterNode.serverUrl = str(settings.value("DicomAI/DICOMweb/URL", "") or "")
+            self._parameterNode.serverUser = str(settings.value("DicomAI/DICOMweb/User", "") or "")
+            self._parameterNode.serverPasswordEnv = str(
+                settings.value("DicomAI/DICOMweb/PasswordVariable", "") or ""
+            )
 
     def setParameterNode(self, inputParameterNode):
         if self._parameterNode:
@@ -210,6 +217,12 @@ class DicomAIExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             text = result.summary()
             sent = getattr(result, "sent", None)
             if sent is not None:
+                settings = slicer.app.settings()
+                settings.setValue("DicomAI/DICOMweb/URL", self._parameterNode.serverUrl.strip())
+                settings.setValue("DicomAI/DICOMweb/User", self._parameterNode.serverUser.strip())
+                settings.setValue(
+                    "DicomAI/DICOMweb/PasswordVariable", self._parameterNode.serverPasswordEnv.strip()
+                )
                 text += "\n" + _("{verified}/{total} instance(s) verified on {url}").format(
                     verified=len(sent.verified), total=len(sent.instances), url=sent.url
                 )

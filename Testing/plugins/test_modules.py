@@ -426,6 +426,7 @@ def test_export_panel_sends_to_a_dicomweb_server_and_says_what_it_verified(
         assert ui.resultLabel.text.splitlines()[-1] == f"1/1 instance(s) verified on {server.dicomweb_url}"
         # the scene keeps the URL, the user and the variable's name, never the password
         assert params.serverPasswordEnv == "DICOMAI_TEST_PACS_PASSWORD"
+        assert slicer.app.settings().value("DicomAI/DICOMweb/URL") == server.dicomweb_url
         values = []
         for node in slicer.util.getNodesByClass("vtkMRMLScriptedModuleNode"):
             values += [node.GetParameter(name) for name in node.GetParameterNames()]
