@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["describe_sc", "format_sc"]
+__all__ = ["describe_sc"]
 
 
 def describe_sc(ds, path=None) -> dict:
@@ -38,6 +38,3 @@ def format_sc_lines(ds, refs: dict) -> list:
         lines.append(f"references series {uid} ({n} instance(s))")
     return lines
 
-
-def format_sc(info: dict) -> list:
-    return list(info.get("text") or [])
