@@ -37,4 +37,3 @@ def format_sc_lines(ds, refs: dict) -> list:
     for uid, n in refs.items():
         lines.append(f"references series {uid} ({n} instance(s))")
     return lines
-
