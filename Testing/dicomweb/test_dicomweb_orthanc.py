@@ -140,3 +140,16 @@ def test_retrieve_of_an_unknown_study_is_one_line_error(stored, tmp_path, capsys
     assert len(err.splitlines()) == 1
     assert "1.2.3.4.5.6.7" in err or "404" in err
     assert not (tmp_path / "x").exists() or not any((tmp_path / "x").iterdir())
+
+
+def test_retrieve_with_references_follows_the_sr_to_the_seg_and_the_ct(stored, case, tmp_path, capsys):
+    server, status, _ = stored
+    assert status == 0
+    sr = pydicom.dcmread(str(case.sr), stop_before_pixels=True)
+    seg = pydicom.dcmread(str(case.seg), stop_before_pixels=True)
+    out = tmp_path / "refs"
+    assert cli(["retrieve", "--url", server.dicomweb_url, "--study", str(sr.StudyInstanceUID), "--series",
+                str(sr.SeriesInstanceUID), "--with-references", "--out", str(out)]) == 0  # fmt: skip
+    assert "wrote 14 instance(s) of 3 series" in capsys.readouterr().out
+    folders = {p.name for p in out.iterdir()}
+    assert folders == {str(sr.SeriesInstanceUID), str(seg.SeriesInstanceUID), case.series.series_instance_uid}

@@ -132,10 +132,21 @@ def _cmd_query(args) -> int:
 
 
 def _cmd_retrieve(args) -> int:
-    from .retrieve import retrieve_to_folder
+    from .retrieve import retrieve_to_folder, retrieve_with_references
 
     conn = _connect(args, args.url)
-    paths = retrieve_to_folder(conn, args.study, Path(args.out), series=args.series, overwrite=args.overwrite)
+    if args.with_references:
+        if not args.series:
+            from ..errors import InputError
+
+            raise InputError("--with-references needs --series (the SEG, SR or SC series to start from)")
+        paths = retrieve_with_references(
+            conn, args.study, args.series, Path(args.out), overwrite=args.overwrite
+        )
+    else:
+        paths = retrieve_to_folder(
+            conn, args.study, Path(args.out), series=args.series, overwrite=args.overwrite
+        )
     if args.json:
         print(json.dumps({"written": [str(p) for p in paths]}, indent=2))
     else:
@@ -233,6 +244,12 @@ def add_commands(sub, common) -> None:
     r.add_argument("--study", required=True, metavar="UID")
     r.add_argument("--series", metavar="UID")
     r.add_argument("--out", required=True, metavar="DIR")
+    r.add_argument(
+        "--with-references",
+        action="store_true",
+        help="also the series the --series object refers to (an SR's SEG, the SEG's CT), one "
+        "sub-folder per series",
+    )
     r.add_argument("--overwrite", action="store_true", help="replace existing files")
     add_server_options(r)
     r.set_defaults(func=_cmd_retrieve)
