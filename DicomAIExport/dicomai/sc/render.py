@@ -336,6 +336,9 @@ def _draw_markup(draw, markup, grid, view: _View, index: int, font) -> bool:
     length = markup.measurements.get("length") if markup.measurements else None
     if length:
         text += f" {float(length[0]):.1f} {length[1]}"
+    elif markup.kind == "line" and markup.points is not None and len(markup.points) == 2:
+        ends = np.asarray(markup.points, dtype=float)
+        text += f" {float(np.linalg.norm(ends[1] - ends[0])):.1f} mm"  # LPS millimetres
     x, y = xy[0]
     draw.text((x + 7, y - 18), text, fill=MARKUP_COLOR, font=font)
     return True
