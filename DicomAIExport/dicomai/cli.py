@@ -324,10 +324,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_optional_commands(sub, common) -> None:
-    """Subpackages that bring their own commands (``dicomai.sr``: export-sr, import-sr)."""
+    """Modules that bring their own commands (``dicomai.sr``: export-sr, import-sr; batch)."""
     import importlib
 
-    for name in ("dicomai.sr.cli",):
+    for name in ("dicomai.sr.cli", "dicomai.batch"):
         try:
             module = importlib.import_module(name)
         except ImportError as e:
