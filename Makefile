@@ -72,6 +72,10 @@ demo: venv sysdeps
 bench: venv peers
 	$(PY) bench/run.py $(BENCH_ARGS)
 
+# cases per minute of `dicomai batch` with 1 and 2 Dask workers (BENCH_ARGS=--quick for a smoke run)
+bench-batch: venv
+	$(PY) bench/batch.py $(BENCH_ARGS)
+
 clean:
 	rm -rf demo-output build dist .pytest_cache .ruff_cache
 	find . -path ./$(VENV) -prune -o -path ./$(VENV_OLDEST) -prune -o \
