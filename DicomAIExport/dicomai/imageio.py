@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import os
 import re
+import zlib
 from pathlib import Path
 from typing import Optional, Tuple
 
@@ -160,15 +161,53 @@ class _Nrrd:
         self.fields = fields
 
 
+def _nrrd_header(p: Path) -> Tuple[bytes, int]:
+    """The header bytes of a single-file NRRD and the offset of its data (after the blank line)."""
+    header = b""
+    with open(p, "rb") as f:
+        while True:
+            chunk = f.read(65536)
+            if not chunk:
+                break
+            start = max(len(header) - 1, 0)
+            header += chunk
+            sep = header.find(b"\n\n", start)
+            if sep >= 0:
+                if not header.startswith(b"NRRD"):
+                    break
+                return header[:sep], sep + 2
+            if len(header) > (16 << 20):  # no NRRD header is that long
+                break
+    raise InputError(f"{str(p)!r} is not a NRRD file")
+
+
+def _read_nrrd_data(p: Path, offset: int, encoding: str, dtype, count: int) -> np.ndarray:
+    """Read the voxels straight into one array: no whole-file bytes object beside it."""
+    array = np.empty(count, dtype=dtype)
+    view = memoryview(array.view(np.uint8).reshape(-1))
+    with open(p, "rb") as f:
+        f.seek(offset)
+        stream = gzip.GzipFile(fileobj=f, mode="rb") if encoding in ("gzip", "gz") else f
+        got = 0
+        try:
+            while got < len(view):
+                n = stream.readinto(view[got:])
+                if not n:
+                    break
+                got += n
+        except (OSError, EOFError, zlib.error) as e:
+            raise InputError(f"{str(p)!r}: NRRD data cannot be decompressed ({e})") from None
+    if got < len(view):
+        raise InputError(f"{str(p)!r}: NRRD data is truncated")
+    return array
+
+
 def _read_nrrd(path) -> _Nrrd:
     """Read a single-file NRRD (raw or gzip). Axes of kind list/vector must come first."""
     p = Path(path)
-    raw = p.read_bytes()
-    sep = raw.find(b"\n\n")
-    if not raw.startswith(b"NRRD") or sep < 0:
-        raise InputError(f"{str(p)!r} is not a NRRD file")
+    header, data_offset = _nrrd_header(p)
     fields, keys = {}, {}
-    for line in raw[:sep].decode("utf-8", errors="replace").splitlines()[1:]:
+    for line in header.decode("utf-8", errors="replace").splitlines()[1:]:
         if line.startswith("#"):
             continue
         if ":=" in line:
@@ -192,15 +231,10 @@ def _read_nrrd(path) -> _Nrrd:
     domain = [i for i, d in enumerate(dirs) if d != "none"]
     if len(dirs) != len(sizes) or domain != list(range(len(sizes) - len(domain), len(sizes))):
         raise _NrrdUnsupported("non-domain axes after domain axes")
-    data = raw[sep + 2 :]
-    if enc in ("gzip", "gz"):
-        data = gzip.decompress(data)
     if dtype.itemsize > 1:
         dtype = dtype.newbyteorder("<" if fields.get("endian", "little") == "little" else ">")
     count = int(np.prod(sizes))
-    if len(data) < count * dtype.itemsize:
-        raise InputError(f"{str(p)!r}: NRRD data is truncated")
-    array = np.frombuffer(data, dtype=dtype, count=count).reshape(sizes[::-1])
+    array = _read_nrrd_data(p, data_offset, enc, dtype, count).reshape(sizes[::-1])
     if not dtype.isnative:
         array = array.astype(dtype.newbyteorder("="))
     # numpy order puts the list axis (if any) last: move it first for the caller
