@@ -68,7 +68,88 @@ def read_image(path) -> Tuple[np.ndarray, Grid]:
         if nrrd is not None and nrrd.array.ndim in (2, 3) and nrrd.affine is not None:
             array = nrrd.array if nrrd.array.ndim == 3 else nrrd.array[None]
             return array, Grid(array.shape, nrrd.affine)
+    if p.name.lower().endswith((".nii", ".nii.gz")):
+        nifti = _read_nifti(p)
+        if nifti is not None:
+            return nifti
     return _read_with_sitk(p)
+
+
+# NIfTI-1 datatype codes read directly (others go through SimpleITK)
+_NIFTI_TYPES = {
+    2: np.uint8,
+    4: np.int16,
+    8: np.int32,
+    16: np.float32,
+    64: np.float64,
+    256: np.int8,
+    512: np.uint16,
+    768: np.uint32,
+}
+
+
+def _read_nifti(p: Path) -> Optional[Tuple[np.ndarray, Grid]]:
+    """Read a plain 3D NIfTI-1 file's voxels straight into one array; None to leave it to SimpleITK.
+
+    ITK reads a .nii.gz into a buffer of its own and copies it into the image (2.8x the voxels at
+    the peak). Here the geometry still comes from ITK (header only: its sform/qform rules), and the
+    voxels are streamed from the (gzip) file into the array. Files with scaling (scl_slope not 0
+    or 1, scl_inter not 0), more than 3 dimensions, NIfTI-2 or other data types go to SimpleITK.
+    """
+    import struct
+
+    opener = gzip.open if p.name.lower().endswith(".gz") else open
+    try:
+        with opener(p, "rb") as f:
+            header = f.read(348)
+    except (OSError, EOFError, zlib.error):
+        return None
+    if len(header) < 348:
+        return None
+    for endian in ("<", ">"):
+        if struct.unpack(endian + "i", header[:4])[0] == 348:
+            break
+    else:
+        return None  # NIfTI-2 or not NIfTI: SimpleITK decides
+    dims = struct.unpack(endian + "8h", header[40:56])
+    datatype = struct.unpack(endian + "h", header[70:72])[0]
+    vox_offset, slope, inter = struct.unpack(endian + "3f", header[108:120])
+    ndim = dims[0]
+    if not 2 <= ndim <= 7 or any(d != 1 for d in dims[4 : ndim + 1]) or min(dims[1 : min(ndim, 3) + 1]) < 1:
+        return None
+    if datatype not in _NIFTI_TYPES or header[344:348] not in (b"n+1\0", b"ni1\0"):
+        return None
+    if header[344:348] != b"n+1\0":
+        return None  # header and data in two files
+    if slope not in (0.0, 1.0) or inter != 0.0 or not np.isfinite(vox_offset) or vox_offset < 348:
+        return None
+    grid = _grid_from_header(p)
+    if grid is None:
+        return None
+    dtype = np.dtype(_NIFTI_TYPES[datatype]).newbyteorder(endian)
+    count = int(np.prod(grid.shape))
+    gzipped = p.name.lower().endswith(".gz")
+    if gzipped:
+        array = _read_voxels(p, dtype, count, "NIfTI", gzipped=True, stream_offset=int(vox_offset))
+    else:
+        array = _read_voxels(p, dtype, count, "NIfTI", file_offset=int(vox_offset))
+    if not dtype.isnative:
+        array = array.astype(dtype.newbyteorder("="))
+    return array.reshape(grid.shape), grid
+
+
+def _grid_from_header(p: Path) -> Optional[Grid]:
+    import SimpleITK as sitk
+
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(p))
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError:
+        return None  # SimpleITK's full read gives the error message
+    if reader.GetNumberOfComponents() != 1 or reader.GetDimension() not in (2, 3):
+        return None
+    return Grid.from_sitk(reader)
 
 
 def _read_with_sitk(p: Path) -> Tuple[np.ndarray, Grid]:
@@ -87,9 +168,18 @@ def _read_with_sitk(p: Path) -> Tuple[np.ndarray, Grid]:
     if image.GetDimension() not in (2, 3):
         raise InputError(f"{str(p)!r} is {image.GetDimension()}D; a 3D image is needed")
     grid = Grid.from_sitk(image)
-    array = sitk.GetArrayFromImage(image).reshape(grid.shape)
-    del image
+    # a view of ITK's buffer, not a copy: the array's base keeps the image alive
+    array = np.asarray(_KeepAlive(sitk.GetArrayViewFromImage(image), image)).reshape(grid.shape)
     return array, grid
+
+
+class _KeepAlive:
+    """Exposes an array's buffer while holding a reference to the object that owns the memory."""
+
+    def __init__(self, view: np.ndarray, owner) -> None:
+        self.__array_interface__ = view.__array_interface__
+        self._view = view
+        self._owner = owner
 
 
 def read_labelmap(path) -> Tuple[np.ndarray, Grid]:
@@ -181,24 +271,36 @@ def _nrrd_header(p: Path) -> Tuple[bytes, int]:
     raise InputError(f"{str(p)!r} is not a NRRD file")
 
 
-def _read_nrrd_data(p: Path, offset: int, encoding: str, dtype, count: int) -> np.ndarray:
-    """Read the voxels straight into one array: no whole-file bytes object beside it."""
+_READ_CHUNK = 8 << 20
+
+
+def _read_voxels(
+    p: Path, dtype, count: int, kind: str, file_offset: int = 0, gzipped: bool = False, stream_offset: int = 0
+) -> np.ndarray:
+    """Read ``count`` voxels straight into one array: no whole-file bytes object beside it.
+
+    The data starts ``file_offset`` bytes into the file (NRRD: after its text header); when it is
+    gzipped, ``stream_offset`` more bytes into the decompressed stream (NIfTI .nii.gz).
+    """
     array = np.empty(count, dtype=dtype)
     view = memoryview(array.view(np.uint8).reshape(-1))
+    got = 0
     with open(p, "rb") as f:
-        f.seek(offset)
-        stream = gzip.GzipFile(fileobj=f, mode="rb") if encoding in ("gzip", "gz") else f
-        got = 0
+        f.seek(file_offset)
         try:
+            stream = gzip.GzipFile(fileobj=f, mode="rb") if gzipped else f
+            if stream_offset:
+                stream.seek(stream_offset, 1)
             while got < len(view):
-                n = stream.readinto(view[got:])
+                # bounded pieces: gzip's readinto allocates a bytes object of the size asked for
+                n = stream.readinto(view[got : got + _READ_CHUNK])
                 if not n:
                     break
                 got += n
         except (OSError, EOFError, zlib.error) as e:
-            raise InputError(f"{str(p)!r}: NRRD data cannot be decompressed ({e})") from None
+            raise InputError(f"{str(p)!r}: {kind} data cannot be read or decompressed ({e})") from None
     if got < len(view):
-        raise InputError(f"{str(p)!r}: NRRD data is truncated")
+        raise InputError(f"{str(p)!r}: {kind} data is truncated ({got} of {len(view)} bytes)")
     return array
 
 
@@ -234,7 +336,8 @@ def _read_nrrd(path) -> _Nrrd:
     if dtype.itemsize > 1:
         dtype = dtype.newbyteorder("<" if fields.get("endian", "little") == "little" else ">")
     count = int(np.prod(sizes))
-    array = _read_nrrd_data(p, data_offset, enc, dtype, count).reshape(sizes[::-1])
+    array = _read_voxels(p, dtype, count, "NRRD", file_offset=data_offset, gzipped=enc != "raw")
+    array = array.reshape(sizes[::-1])
     if not dtype.isnative:
         array = array.astype(dtype.newbyteorder("="))
     # numpy order puts the list axis (if any) last: move it first for the caller
