@@ -72,6 +72,10 @@ demo: venv sysdeps
 bench: venv peers
 	$(PY) bench/run.py $(BENCH_ARGS)
 
+# time and memory against slices x segments, with the peers (BENCH_ARGS=--slices 40,80 for a smoke run)
+bench-scale: venv peers
+	$(PY) bench/scale.py $(BENCH_ARGS)
+
 # cases per minute of `dicomai batch` with 1 and 2 Dask workers (BENCH_ARGS=--quick for a smoke run)
 bench-batch: venv
 	$(PY) bench/batch.py $(BENCH_ARGS)
