@@ -19,6 +19,11 @@ from .errors import DicomAIError, InputError
 __all__ = ["main", "build_parser"]
 
 
+def _info(message, quiet: bool = False) -> None:
+    if message and not quiet:
+        print(f"dicomai: {message}", file=sys.stderr)
+
+
 def _warn(messages, quiet: bool = False) -> None:
     if quiet:
         return
@@ -76,6 +81,7 @@ def _cmd_export_seg(args) -> int:
             content = SegmentationContent.from_labelmap(
                 labelmap, grid, segments, attributes=metadata.attributes
             )
+    _info(content.move_to_grid(source.grid, str(input_path)), args.quiet)
     out = Path(args.out) if args.out else _default_output(input_path)
     seg_type = requested
     if seg_type == "AUTO":
@@ -162,6 +168,11 @@ def _cmd_import_seg(args) -> int:
 
     source = read_source_series(args.source, allow_nonuniform=True) if args.source else None
     content = read_seg(args.seg, source)
+    if args.like:
+        from .imageio import read_image_grid
+
+        like = read_image_grid(args.like)
+        _info(content.move_to_grid(like, f"SEG {args.seg}", args.like, same_extent=False), args.quiet)
     written = export_content_files(content, args.out, overwrite=args.overwrite)
     _warn(content.warnings + (source.warnings if source else []), args.quiet)
     counts = content.voxel_counts() if args.json else {}
@@ -311,6 +322,12 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         metavar="FILE",
         help="output labelmap (.nrrd, .nii.gz, .nii, .mha) or Slicer segmentation (.seg.nrrd)",
+    )
+    i.add_argument(
+        "--like",
+        metavar="IMAGE",
+        help="write the output on the grid and axis order of this image (e.g. the dcm2niix NIfTI a "
+        "model ran on); its voxels must coincide with the SEG's (see docs/nifti.md)",
     )
     i.add_argument("--overwrite", action="store_true", help="replace existing output files")
     i.set_defaults(func=_cmd_import_seg)

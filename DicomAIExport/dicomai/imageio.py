@@ -23,6 +23,7 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "is_seg_nrrd",
     "read_image",
+    "read_image_grid",
     "read_labelmap",
     "read_seg_nrrd",
     "write_image",
@@ -68,6 +69,41 @@ def read_image(path) -> Tuple[np.ndarray, Grid]:
             array = nrrd.array if nrrd.array.ndim == 3 else nrrd.array[None]
             return array, Grid(array.shape, nrrd.affine)
     return _read_with_sitk(p)
+
+
+def read_image_grid(path) -> Grid:
+    """The grid of an image file, from its header only (NRRD, NIfTI, MHA)."""
+    import SimpleITK as sitk
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"image file {str(p)!r} does not exist")
+    if not _has_image_extension(p):
+        raise InputError(
+            f"{str(p)!r}: unknown image format; use NRRD (.nrrd), NIfTI (.nii, .nii.gz) or MetaImage (.mha)"
+        )
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(p))
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError as e:
+        first = str(e).strip().splitlines()[-1] if str(e).strip() else "unreadable"
+        raise InputError(f"cannot read image {str(p)!r}: {first}") from e
+    dim = reader.GetDimension()
+    if dim not in (2, 3):
+        raise InputError(f"{str(p)!r} is {dim}D; a 3D image is needed")
+    size, spacing, origin = list(reader.GetSize()), list(reader.GetSpacing()), list(reader.GetOrigin())
+    direction = np.asarray(reader.GetDirection(), float).reshape(dim, dim)
+    if dim == 2:
+        size, spacing, origin = size + [1], spacing + [1.0], origin + [0.0]
+        d3 = np.eye(3)
+        d3[:2, :2] = direction
+        direction = d3
+    affine = np.eye(4)
+    for axis, col in ((0, 2), (1, 1), (2, 0)):  # x = column, y = row, z = slice
+        affine[:3, col] = direction[:, axis] * spacing[axis]
+    affine[:3, 3] = origin
+    return Grid((size[2], size[1], size[0]), affine)
 
 
 def _read_with_sitk(p: Path) -> Tuple[np.ndarray, Grid]:

@@ -150,12 +150,15 @@ def segment_description(seg: SegmentInfo, number: int):
 def _check_grid(content: SegmentationContent, source: SourceSeries) -> None:
     diffs = content.grid.differences(source.grid)
     if diffs:
+        from ..geometry import grid_difference
+
+        why = grid_difference(content.grid, source.grid) or "same voxels in another axis order"
         raise GeometryMismatchError(
-            f"the segmentation grid differs from the source series in {', '.join(diffs)}:\n"
+            f"the segmentation grid differs from the source series in {', '.join(diffs)} ({why}):\n"
             f"  segmentation: {content.grid.describe()}\n"
             f"  source:       {source.grid.describe()}\n"
-            "resample the segmentation onto the source grid first (nearest neighbour); it is "
-            "never resampled silently"
+            "resample the segmentation onto the source grid first (nearest neighbour; for another "
+            "axis order, SegmentationContent.move_to_grid); it is never resampled silently"
         )
 
 
