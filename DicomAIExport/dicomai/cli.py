@@ -173,8 +173,9 @@ def _cmd_import_seg(args) -> int:
 
         like = read_image_grid(args.like)
         _info(content.move_to_grid(like, f"SEG {args.seg}", args.like, same_extent=False), args.quiet)
-    written = export_content_files(content, args.out, overwrite=args.overwrite)
-    _warn(content.warnings + (source.warnings if source else []), args.quiet)
+    values, value_warnings = _label_values(content, args)
+    written = export_content_files(content, args.out, overwrite=args.overwrite, label_values=values)
+    _warn(value_warnings + content.warnings + (source.warnings if source else []), args.quiet)
     counts = content.voxel_counts() if args.json else {}
     if args.json:
         print(
@@ -195,6 +196,34 @@ def _cmd_import_seg(args) -> int:
             print(f"wrote {p}")
         print(f"{len(content.segments)} segment(s) from {args.seg} ({content.segmentation_type})")
     return 0
+
+
+def _label_values(content, args) -> tuple:
+    """Segment number -> output label value: the values the SEG recorded (export-seg keeps the
+    labelmap's), or with --metadata the labelIDs matched by code then label."""
+    from .seg.labelvalues import complete_label_values, label_ids_from_metadata, read_label_values_from_file
+
+    numbers = [s.number for s in content.segments]
+    warnings: list = []
+    reserved: list = []
+    if args.metadata:
+        from .seg.metadata import load_metadata
+
+        meta = load_metadata(args.metadata)
+        if not meta.segments:
+            raise InputError(
+                f"--metadata {args.metadata}: no segmentAttributes with labelIDs to map the segments to"
+            )
+        values, missing = label_ids_from_metadata(content.segments, meta)
+        reserved = [s.label_value for s in meta.segments]
+        if missing:
+            warnings.append(
+                f"{len(missing)} segment(s) of {args.seg} found no labelID in {args.metadata} (by code, "
+                f"then by label): {', '.join(missing)}; written with the next free values"
+            )
+    else:
+        values = read_label_values_from_file(args.seg)
+    return complete_label_values(numbers, values, reserved), warnings
 
 
 def _cmd_info(args) -> int:
@@ -328,6 +357,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="IMAGE",
         help="write the output on the grid and axis order of this image (e.g. the dcm2niix NIfTI a "
         "model ran on); its voxels must coincide with the SEG's (see docs/nifti.md)",
+    )
+    i.add_argument(
+        "--metadata",
+        metavar="JSON",
+        help="dcmqi-style metadata whose labelIDs the output uses: each segment takes the labelID of "
+        "the entry with its codes, else its label (default: the label values the SEG recorded, else "
+        "the segment numbers; see docs/label-values.md)",
     )
     i.add_argument("--overwrite", action="store_true", help="replace existing output files")
     i.set_defaults(func=_cmd_import_seg)

@@ -402,6 +402,10 @@ def write_seg(
         descriptions = [segment_item(s, i) for i, s in enumerate(kept, start=1)]
     else:
         descriptions = [segment_description(s, i) for i, s in enumerate(kept, start=1)]
+    from .labelvalues import set_label_value
+
+    for item, s in zip(descriptions, kept):  # the labelmap's value, kept for import (labelvalues.py)
+        set_label_value(item, s.label_value if s.label_value is not None else s.number)
 
     attrs = dict(content.attributes)
     if series_description is None:
