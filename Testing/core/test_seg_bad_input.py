@@ -13,7 +13,7 @@ from dicomai import synthetic
 from dicomai.cli import main as cli
 from dicomai.errors import GeometryMismatchError, InputError, OutputExistsError, SourceSeriesError
 from dicomai.geometry import Grid
-from dicomai.imageio import write_image
+from dicomai.imageio import read_image, write_image
 from dicomai.seg.content import SegmentationContent, SegmentInfo
 from dicomai.seg.encode import write_seg
 from dicomai.source import read_source_series
@@ -314,3 +314,73 @@ def test_usage_errors_exit_2(capsys):
         cli(["export-seg", "--labelmap", "x.nrrd"])
     assert e.value.code == 2
     assert "--source" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("ext", [".nii.gz", ".nrrd", ".mha"])
+@pytest.mark.parametrize(
+    "bad,words",
+    [
+        (np.nan, "10 voxel(s) are NaN"),
+        (np.inf, "10 voxel(s) are infinite"),
+        (-3, "10 voxel(s) hold negative values (min -3)"),
+        (2.5, "10 voxel(s) hold fractional values"),
+        (1e12, "10 voxel(s) hold values above 4294967295"),
+    ],
+    ids=["nan", "inf", "negative", "fractional", "too-large"],
+)
+def test_bad_voxel_values_are_errors_that_count_them_and_give_the_first(
+    series, bad, words, ext, tmp_path, capsys
+):
+    info, labels, _ = series
+    source = read_source_series(info.folder)
+    lab = labels.astype(np.float32 if bad != 1e12 else np.float64)
+    where = np.argwhere(labels == 1)[:10]  # 10 liver voxels; the first in (k, r, c) order
+    lab[tuple(where.T)] = bad
+    path = tmp_path / f"bad{ext}"
+    write_image(path, lab, source.grid)
+    out = tmp_path / "out.dcm"
+    rc = cli(["export-seg", "--source", str(info.folder), "--labelmap", str(path), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 1, err
+    k, r, c = where[0]
+    assert words in err and str(path) in err and f"the first at voxel (x, y, z) = ({c}, {r}, {k})" in err
+    assert err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_large_label_values_that_fit_are_written(series, tmp_path):
+    info, labels, _ = series
+    source = read_source_series(info.folder)
+    lab = labels.astype(np.uint32)
+    lab[labels == 2] = 4_000_000_000
+    path = tmp_path / "big.nrrd"
+    write_image(path, lab, source.grid)
+    out = tmp_path / "out.dcm"
+    assert (
+        cli(["export-seg", "--source", str(info.folder), "--labelmap", str(path), "--out", str(out), "-q"])
+        == 0
+    )
+    back = tmp_path / "back.nrrd"
+    assert cli(["import-seg", str(out), "--source", str(info.folder), "--out", str(back), "-q"]) == 0
+    arr, _ = read_image(back)
+    assert np.array_equal(arr, lab)
+
+
+def test_nan_in_a_nifti_probability_map_is_an_error_not_zero(series, tmp_path, capsys):
+    # ITK's NIfTI reader turns NaN into 0: the voxels are read as stored
+    info, labels, _ = series
+    source = read_source_series(info.folder)
+    prob = (labels == 1).astype(np.float32)
+    where = np.argwhere(labels == 1)[:7]
+    prob[tuple(where.T)] = np.nan
+    path = tmp_path / "p.nii.gz"
+    write_image(path, prob, source.grid)
+    out = tmp_path / "out.dcm"
+    rc = cli(["export-seg", "--source", str(info.folder), "--probability", str(path), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 1
+    k, r, c = where[0]
+    assert (
+        "p.nii.gz" in err
+        and f"7 NaN or infinite voxel(s), the first at voxel (x, y, z) = ({c}, {r}, {k})" in err
+    )

@@ -335,9 +335,13 @@ def slice_label_counts(layer: np.ndarray) -> tuple:
             continue
         if np.issubdtype(nonzero.dtype, np.signedinteger) and int(nonzero.min()) < 0:
             raise InputError(f"slice {k} holds negative label values: labels must be >= 0")
-        hist = np.bincount(nonzero)
-        present = np.flatnonzero(hist)
-        per_slice.append((present, hist[present]))
+        if int(nonzero.max()) < 1 << 20:
+            hist = np.bincount(nonzero)
+            present = np.flatnonzero(hist)
+            per_slice.append((present, hist[present]))
+        else:  # large label values: a histogram would be huge
+            present, hist = np.unique(nonzero, return_counts=True)
+            per_slice.append((present, hist))
         seen.update(present.tolist())
     values = np.array(sorted(seen), dtype=np.int64)
     counts = np.zeros((layer.shape[0], values.size), dtype=np.int64)
