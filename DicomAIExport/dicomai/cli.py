@@ -36,7 +36,7 @@ def _cmd_export_seg(args) -> int:
     from .imageio import is_seg_nrrd, read_labelmap, read_seg_nrrd
     from .seg.content import SegmentationContent
     from .seg.encode import layers_overlap, write_seg
-    from .seg.metadata import complete_codes, load_metadata, segments_for_labels
+    from .seg.metadata import complete_codes, generic_warning, load_metadata, segments_for_labels
     from .source import read_source_series
 
     requested = (args.type or ("fractional" if args.probability else "binary")).upper()
@@ -47,6 +47,9 @@ def _cmd_export_seg(args) -> int:
         )
     source = read_source_series(args.source)
     metadata = load_metadata(args.metadata)
+    if args.labels:
+        metadata = _with_label_names(metadata, args.labels)
+    terminologies = _terminologies(args.terminology)
     warnings: list = []
     if args.probability:
         from .seg.probability import content_from_probability_maps
@@ -57,14 +60,18 @@ def _cmd_export_seg(args) -> int:
             max_fractional_value=args.max_fractional_value,
             fractional_type=args.fractional_type,
             warnings=warnings,
+            terminologies=terminologies,
         )
         input_path = Path(args.probability[0])
     else:
         input_path = Path(args.labelmap)
         if is_seg_nrrd(input_path):
             content = read_seg_nrrd(input_path)
+            generic: list = []
             for s in content.segments:
-                complete_codes(s, warnings)
+                complete_codes(s, warnings, terminologies, generic)
+            if generic:
+                warnings.append(generic_warning(generic))
             if metadata.segments:
                 warnings.append(
                     f"{input_path.name} carries its own segment names and codes: metadata segments ignored"
@@ -77,7 +84,9 @@ def _cmd_export_seg(args) -> int:
                 raise InputError(
                     f"labelmap {str(input_path)!r} is empty (every voxel is 0): there is no segment to write"
                 )
-            segments = segments_for_labels(present, metadata, warnings, source_name=input_path.name)
+            segments = segments_for_labels(
+                present, metadata, warnings, source_name=input_path.name, terminologies=terminologies
+            )
             content = SegmentationContent.from_labelmap(
                 labelmap, grid, segments, attributes=metadata.attributes
             )
@@ -141,6 +150,36 @@ def _cmd_export_seg(args) -> int:
             f"{result.number_of_frames} frame(s){extra})"
         )
     return 0
+
+
+def _terminologies(paths) -> list:
+    from .terminology import load_terminology
+
+    return [load_terminology(p) for p in paths or []]
+
+
+def _with_label_names(metadata, spec: str):
+    """``--labels totalsegmentator[:TASK]``: TotalSegmentator's class names for the label values;
+    entries of --metadata win for their labelIDs."""
+    from .seg.content import SegmentInfo
+    from .seg.metadata import SegmentMetadata
+    from .terminology import totalsegmentator_classes
+
+    tool, _, task = spec.partition(":")
+    if tool.strip().lower() != "totalsegmentator":
+        raise InputError(
+            f"--labels {spec}: the known label sets are totalsegmentator[:TASK] (tasks total, total_mr)"
+        )
+    classes = totalsegmentator_classes(task.strip() or "total")
+    described = metadata.by_label()
+    segments = [
+        described.get(v) or SegmentInfo(number=v, label=name, label_value=v)
+        for v, name in sorted(classes.items())
+    ]
+    segments += [s for v, s in sorted(described.items()) if v not in classes]
+    out = SegmentMetadata(segments, metadata.attributes, f"--labels {spec}")
+    out.quiet_absent = True  # a result holds a subset of the classes
+    return out
 
 
 def _present_labels(labelmap) -> List[int]:
@@ -286,6 +325,19 @@ def build_parser() -> argparse.ArgumentParser:
         "written as a FRACTIONAL SEG",
     )
     e.add_argument("--metadata", metavar="JSON", help="segment metadata in dcmqi's JSON format")
+    e.add_argument(
+        "--labels",
+        metavar="SET",
+        help="name and code the label values as a known model's classes: totalsegmentator (task "
+        "total, 117 classes) or totalsegmentator:TASK (total, total_mr); --metadata entries win",
+    )
+    e.add_argument(
+        "--terminology",
+        action="append",
+        metavar="FILE",
+        help="codes for segment labels: a Slicer .term.json context or a TotalSegmentator-style CSV "
+        "(repeatable; searched before the shipped contexts, see docs/terminology.md)",
+    )
     e.add_argument("--out", metavar="FILE", help="output SEG file (default: <labelmap>.seg.dcm)")
     e.add_argument(
         "--type",

@@ -120,22 +120,27 @@ def segment_info_from_segment(
     none, or only Slicer's default "Tissue", and the name is a known concept ("Liver",
     "left kidney"), the codes are looked up from the name (with a warning).
     """
-    from dicomai.coding import format_code, lookup_label, terminology_from_string
+    from dicomai.coding import format_code, terminology_from_string
     from dicomai.seg.content import SegmentInfo
-    from dicomai.seg.metadata import complete_codes
+    from dicomai.seg.metadata import complete_codes, find_codes
 
     name = segment.GetName() or f"Segment {number}"
     term = terminology_from_string(get_terminology(segment))
     category, typ = term["category"], term["type"]
     type_modifiers = [term["type_modifier"]] if term["type_modifier"] is not None else []
+    # a terminology chosen in the segment editor always wins; only Slicer's default "Tissue" is
+    # replaced by what the name says (TotalSegmentator's mapping, Slicer's contexts, CID 7151)
     if category is not None and typ is not None and _is_tissue(category) and _is_tissue(typ):
-        found = lookup_label(name)
-        if found is not None and not _is_tissue(found[1]):
-            category, typ = found[0], found[1]
-            type_modifiers = [found[2]] if found[2] is not None else []
+        found = find_codes(name)
+        if found is not None and not _is_tissue(found.type):
+            category, typ = found.category, found.type
+            type_modifiers = [found.type_modifier] if found.type_modifier is not None else []
+            if term["region"] is None and found.region is not None:
+                term["region"], term["region_modifier"] = found.region, found.region_modifier
             warnings.append(
                 f"segment {name!r}: terminology is Slicer's default 'Tissue'; coded from its name as "
-                f"{format_code(typ)}" + (f" {format_code(found[2])}" if found[2] is not None else "")
+                f"{format_code(typ)}"
+                + (f" {format_code(found.type_modifier)}" if found.type_modifier is not None else "")
             )
     tag_type = _get_tag(segment, TAG_ALGORITHM_TYPE).upper()
     tag_name = _get_tag(segment, TAG_ALGORITHM_NAME)

@@ -119,6 +119,7 @@ def _cmake_listed(cmake: Path) -> set:
         "DICOMAI_CORE_SCRIPTS",
         "DICOMAI_SLICER_SCRIPTS",
         "MODULE_PYTHON_RESOURCES",
+        "DICOMAI_CORE_DATA",
     ):
         for entry in variables.get(name, []):
             listed.add(entry.replace("${MODULE_NAME}", module_name))
@@ -132,6 +133,9 @@ def test_every_script_and_resource_is_listed_in_the_module_cmakelists(module_dir
         str(p.relative_to(module_dir)) for p in module_dir.rglob("*.py") if "__pycache__" not in p.parts
     }
     resources = {str(p.relative_to(module_dir)) for p in (module_dir / "Resources").rglob("*") if p.is_file()}
+    resources |= {
+        str(p.relative_to(module_dir)) for p in (module_dir / "dicomai" / "data").rglob("*") if p.is_file()
+    }
     assert scripts - listed == set(), "scripts missing from CMakeLists.txt"
     assert resources - listed == set(), "resources missing from CMakeLists.txt"
     assert {p for p in listed if not (module_dir / p).is_file()} == set(), "listed but absent"

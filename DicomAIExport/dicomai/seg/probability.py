@@ -73,6 +73,7 @@ def content_from_probability_maps(
     max_fractional_value: int = 255,
     fractional_type: str = "PROBABILITY",
     warnings: List[str] = None,
+    terminologies: Sequence = (),
 ) -> SegmentationContent:
     """Read one probability map per segment into FRACTIONAL content.
 
@@ -121,7 +122,7 @@ def content_from_probability_maps(
             seg = described[n]
         else:
             stem = p.name.split(".")[0]
-            seg = default_segment(n, stem, warnings)
+            seg = default_segment(n, stem, warnings, terminologies)
         seg.number = n
         seg.label_value = n
         seg.layer = 0
