@@ -45,7 +45,7 @@ def _cmd_export_seg(args) -> int:
             f"--probability gives probability maps, written as a FRACTIONAL SEG; --type {args.type} "
             "needs --labelmap (or use --type fractional)"
         )
-    source = read_source_series(args.source)
+    source = read_source_series(args.source, series_uid=args.series)
     metadata = load_metadata(args.metadata)
     if args.labels:
         metadata = _with_label_names(metadata, args.labels)
@@ -104,8 +104,19 @@ def _cmd_export_seg(args) -> int:
             f"segments of {input_path.name} overlap (some voxels belong to two segments): a LABELMAP SEG "
             "gives each voxel one segment; use --type binary, or --type auto to choose by content"
         )
+    from .errors import OutputExistsError
+
+    try:
+        result = _write_seg_cli(write_seg, content, source, out, seg_type, args)
+    except OutputExistsError as e:
+        raise _cli_words(e) from None
+    _finish_export(result, warnings, args)
+    return 0
+
+
+def _write_seg_cli(write_seg, content, source, out, seg_type, args):
     compression = None if args.compression == "auto" else args.compression
-    result = write_seg(
+    return write_seg(
         content,
         source,
         out,
@@ -120,6 +131,9 @@ def _cmd_export_seg(args) -> int:
         max_fractional_value=args.max_fractional_value,
         compression=compression,
     )
+
+
+def _finish_export(result, warnings, args) -> None:
     from .seg.encode import COMPRESSIONS
 
     compression_name = {v: k for k, v in COMPRESSIONS.items()}.get(result.transfer_syntax_uid, "?")
@@ -149,7 +163,6 @@ def _cmd_export_seg(args) -> int:
             f"wrote {result.path} ({result.segmentation_type} SEG, {len(result.segments)} segment(s), "
             f"{result.number_of_frames} frame(s){extra})"
         )
-    return 0
 
 
 def _terminologies(paths) -> list:
@@ -182,6 +195,14 @@ def _with_label_names(metadata, spec: str):
     return out
 
 
+def _cli_words(e: Exception) -> Exception:
+    """An error raised by the API, reworded with the CLI option it means."""
+    from .errors import OutputExistsError
+
+    text = str(e).replace("--overwrite (overwrite=True)", "--overwrite")
+    return OutputExistsError(text) if isinstance(e, OutputExistsError) else e
+
+
 def _present_labels(labelmap) -> List[int]:
     """Label values other than 0 present in the labelmap (counted slice by slice)."""
     from .seg.content import slice_label_counts
@@ -205,15 +226,38 @@ def _cmd_import_seg(args) -> int:
     from .seg.decode import read_seg
     from .source import read_source_series
 
-    source = read_source_series(args.source, allow_nonuniform=True) if args.source else None
-    content = read_seg(args.seg, source)
+    if args.series and not args.source:
+        raise InputError("--series picks a series of --source: give --source too")
+    source = None
+    if args.source:
+        source = read_source_series(
+            args.source,
+            allow_nonuniform=True,
+            series_uid=args.series,
+            refuse_missing_slices=not args.allow_missing_slices,
+        )
+    if source is not None and source.lattice is not None:
+        # slices missing: every frame placed by its own position on the series' full lattice
+        content = read_seg(args.seg, None)
+        content.move_to_grid(source.lattice, f"SEG {args.seg}", "the source series", same_extent=False)
+        content.warnings.append(
+            f"{source.missing_slices}: the output covers every slice position, the missing ones included"
+        )
+        source.warnings = []
+    else:
+        content = read_seg(args.seg, source)
     if args.like:
         from .imageio import read_image_grid
 
         like = read_image_grid(args.like)
         _info(content.move_to_grid(like, f"SEG {args.seg}", args.like, same_extent=False), args.quiet)
     values, value_warnings = _label_values(content, args)
-    written = export_content_files(content, args.out, overwrite=args.overwrite, label_values=values)
+    from .errors import OutputExistsError
+
+    try:
+        written = export_content_files(content, args.out, overwrite=args.overwrite, label_values=values)
+    except OutputExistsError as e:
+        raise _cli_words(e) from None
     _warn(value_warnings + content.warnings + (source.warnings if source else []), args.quiet)
     counts = content.voxel_counts() if args.json else {}
     if args.json:
@@ -308,8 +352,9 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         nargs="+",
         metavar="DIR",
-        help="folder (or files) of the CT/MR/PT series the labelmap was made on",
+        help="folder, files or DICOMDIR of the CT/MR/PT series the labelmap was made on",
     )
+    e.add_argument("--series", metavar="UID", help="the SeriesInstanceUID to use when --source holds several")
     given = e.add_mutually_exclusive_group(required=True)
     given.add_argument(
         "--labelmap",
@@ -403,6 +448,13 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         metavar="FILE",
         help="output labelmap (.nrrd, .nii.gz, .nii, .mha) or Slicer segmentation (.seg.nrrd)",
+    )
+    i.add_argument("--series", metavar="UID", help="the SeriesInstanceUID to use when --source holds several")
+    i.add_argument(
+        "--allow-missing-slices",
+        action="store_true",
+        help="accept a --source series with missing slices: the output covers every slice position "
+        "and each frame is placed by its own position (default: an error naming the gap)",
     )
     i.add_argument(
         "--like",

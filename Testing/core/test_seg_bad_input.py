@@ -154,7 +154,8 @@ def test_existing_output_is_refused_unless_overwrite(series, tmp_path, capsys):
     out.write_bytes(b"precious")
     args = ["export-seg", "--source", str(info.folder), "--labelmap", str(path), "--out", str(out)]
     assert cli(args) == 1
-    assert "already exists" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "already exists" in err and "pass --overwrite to" in err and "overwrite=True" not in err
     assert out.read_bytes() == b"precious"
     assert cli([*args, "--overwrite"]) == 0
     assert out.read_bytes()[128:132] == b"DICM"
@@ -265,9 +266,13 @@ def test_missing_slice_is_reported_as_non_uniform_spacing(tmp_path):
     grid = synthetic.make_grid(shape=(6, 8, 8))
     info = synthetic.write_series(tmp_path, np.zeros(grid.shape, np.int16), grid)
     os.remove(info.files[3])
-    with pytest.raises(SourceSeriesError, match="not uniform"):
+    with pytest.raises(
+        SourceSeriesError, match=r"1 slice\(s\) missing between .* a gap of 5 mm, spacing 2.5 mm"
+    ):
         read_source_series(tmp_path)
     assert not read_source_series(tmp_path, allow_nonuniform=True).uniform
+    with pytest.raises(SourceSeriesError, match="missing"):
+        read_source_series(tmp_path, allow_nonuniform=True, refuse_missing_slices=True)
 
 
 def test_unreadable_labelmap_and_unknown_format_are_named(series, tmp_path, capsys):
