@@ -173,6 +173,42 @@ def segment_info_from_segment(
     return info
 
 
+def generic_coded_segments(node) -> list:
+    """Names of the segments of a segmentation or labelmap node that an export would code with
+    the generic "Tissue" (no terminology chosen, and a name no terminology knows)."""
+    from dicomai.coding import terminology_from_string
+    from dicomai.seg.metadata import find_codes
+
+    out: list = []
+    if node is None:
+        return out
+    if node.IsA("vtkMRMLSegmentationNode"):
+        segmentation = node.GetSegmentation()
+        for i in range(segmentation.GetNumberOfSegments()):
+            info = segment_info_from_segment(segmentation.GetNthSegment(i), i + 1, [])
+            if info.type is None or _is_tissue(info.type):
+                out.append(info.label)
+    elif node.IsA("vtkMRMLLabelMapVolumeNode") and node.GetImageData() is not None:
+        import slicer
+
+        values = [int(v) for v in np.unique(slicer.util.arrayFromVolume(node)) if v != 0]
+        display = node.GetDisplayNode()
+        colors = display.GetColorNode() if display is not None else None
+        for value in values:
+            label = None
+            if colors is not None and value < colors.GetNumberOfColors():
+                label = colors.GetColorName(value) or None
+                if hasattr(colors, "GetTerminologyAsString") and colors.GetTerminologyAsString(value):
+                    term = terminology_from_string(colors.GetTerminologyAsString(value))
+                    if term["type"] is not None and not _is_tissue(term["type"]):
+                        continue
+            label = label if label not in (None, "", "(none)") else f"Label {value}"
+            found = find_codes(label)
+            if found is None or _is_tissue(found.type):
+                out.append(label)
+    return out
+
+
 def apply_segment_info(segment, info) -> None:
     """Name, colour, terminology and DICOM tags of a SegmentInfo onto a vtkSegment."""
     from dicomai.coding import terminology_to_string

@@ -348,3 +348,34 @@ def _data_nodes():
         for i in range(scene.GetNumberOfNodes())
         if scene.GetNthNode(i).IsA("vtkMRMLDisplayableNode") or scene.GetNthNode(i).IsA("vtkMRMLTableNode")
     ]
+
+
+def test_export_panel_shows_which_segments_get_generic_codes(export_panel):
+    from pydicom.sr.codedict import codes
+
+    from dicomai.coding import terminology_to_string
+    from dicomai_slicer.segmentation import set_terminology
+
+    widget, nodes = export_panel
+    ui = widget.ui
+    assert ui.codesLabel.text == ""
+    segmentation = nodes["seg"].GetSegmentation()
+    names = [segmentation.GetNthSegment(i).GetName() for i in range(segmentation.GetNumberOfSegments())]
+    ui.segmentationSelector.setCurrentNode(nodes["seg"])
+    assert "Generic 'Tissue' codes" in ui.codesLabel.text
+    assert all(n in ui.codesLabel.text for n in names)
+    first = segmentation.GetNthSegment(0)
+    set_terminology(first, terminology_to_string(codes.SCT.AnatomicalStructure, codes.SCT.Liver))
+    second = segmentation.GetNthSegment(1)
+    second.SetName("kidney_left")  # a name TotalSegmentator's mapping knows
+    widget._checkCanExport()
+    assert names[0] not in ui.codesLabel.text.split(": ", 1)[1].split(", ")
+    assert "kidney_left" not in ui.codesLabel.text
+    assert widget.logic.genericCodedSegments(nodes["seg"]) == names[2:]
+    ui.segmentationSelector.setCurrentNode(nodes["labelmap"])
+    assert widget.logic.genericCodedSegments(nodes["labelmap"]) == [
+        "Label 1",
+        "Label 2",
+        "Label 3",
+        "Label 4",
+    ]
