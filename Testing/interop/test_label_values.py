@@ -179,3 +179,28 @@ def test_import_metadata_maps_a_highdicom_seg_and_reports_what_found_no_label_id
     for old, new in new_ids.items():
         expected[labels == old] = new if old != 5 else 28  # above every labelID of the metadata
     assert np.array_equal(arr, expected)
+
+
+@pytest.mark.interop
+def test_a_totalsegmentator_result_with_all_117_classes_passes_dciodvfy(case, tmp_path):
+    peers.require("dciodvfy")
+    info, _, source, _ = case
+    lab = np.zeros(source.grid.shape, np.uint8).reshape(-1)
+    for v in range(1, 118):
+        lab[v * 100 : v * 100 + 40] = v
+    path = tmp_path / "ts.nii.gz"
+    write_image(path, lab.reshape(source.grid.shape), source.grid)
+    for seg_type in ("binary", "labelmap"):
+        seg = tmp_path / f"{seg_type}.dcm"
+        args = [
+            "export-seg",
+            "--source",
+            str(info.folder),
+            "--labelmap",
+            str(path),
+            "--labels",
+            "totalsegmentator",
+        ]
+        assert cli([*args, "--type", seg_type, "--out", str(seg), "-q"]) == 0
+        result = peers.dciodvfy(seg)
+        assert result.errors == [], str(result)
