@@ -45,7 +45,14 @@ def _cmd_export_seg(args) -> int:
             f"--probability gives probability maps, written as a FRACTIONAL SEG; --type {args.type} "
             "needs --labelmap (or use --type fractional)"
         )
-    source = read_source_series(args.source, series_uid=args.series)
+    source = read_source_series(
+        args.source, series_uid=args.series, allow_nonuniform=args.allow_missing_slices
+    )
+    if args.allow_missing_slices and not source.uniform and source.lattice is None:
+        raise InputError(
+            f"--source {' '.join(args.source)}: the slice spacing is not uniform and no slice is missing "
+            "(--allow-missing-slices only covers missing slices): a regular series is needed"
+        )
     metadata = load_metadata(args.metadata)
     if args.labels:
         metadata = _with_label_names(metadata, args.labels)
@@ -90,7 +97,12 @@ def _cmd_export_seg(args) -> int:
             content = SegmentationContent.from_labelmap(
                 labelmap, grid, segments, attributes=metadata.attributes
             )
-    _info(content.move_to_grid(source.grid, str(input_path)), args.quiet)
+    if source.lattice is not None:
+        _info(content.move_to_grid(source.lattice, str(input_path)), args.quiet)
+        _drop_missing_slices(content, source, str(input_path))
+        warnings.append(f"{source.missing_slices}: no frame written for them (they hold no label)")
+    else:
+        _info(content.move_to_grid(source.grid, str(input_path)), args.quiet)
     out = Path(args.out) if args.out else _default_output(input_path)
     seg_type = requested
     if seg_type == "AUTO":
@@ -163,6 +175,28 @@ def _finish_export(result, warnings, args) -> None:
             f"wrote {result.path} ({result.segmentation_type} SEG, {len(result.segments)} segment(s), "
             f"{result.number_of_frames} frame(s){extra})"
         )
+
+
+def _drop_missing_slices(content, source, name: str) -> None:
+    """Content on the full lattice of a series with missing slices -> on its present slices
+    (``source.grid``, by index); labelled voxels on a missing slice are an error."""
+    import numpy as np
+
+    from .errors import GeometryMismatchError
+
+    present = np.round(source.lattice.world_to_index(source.positions)[:, 0]).astype(int)
+    missing = np.setdiff1d(np.arange(source.lattice.shape[0]), present)
+    arrays = list(content.layers) + list(content.fractions.values())
+    count = sum(int(np.count_nonzero(a[missing])) for a in arrays)
+    if count:
+        raise GeometryMismatchError(
+            f"{name}: {count} labelled voxel(s) lie on the {len(missing)} missing slice(s) of the source "
+            f"(slice index {', '.join(str(int(k)) for k in missing)} of the full series): a SEG frame "
+            "needs a source image; clear those slices or give the complete series"
+        )
+    content.layers = [np.ascontiguousarray(a[present]) for a in content.layers]
+    content.fractions = {n: np.ascontiguousarray(a[present]) for n, a in content.fractions.items()}
+    content.grid = source.grid
 
 
 def _terminologies(paths) -> list:
@@ -355,6 +389,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder, files or DICOMDIR of the CT/MR/PT series the labelmap was made on",
     )
     e.add_argument("--series", metavar="UID", help="the SeriesInstanceUID to use when --source holds several")
+    e.add_argument(
+        "--allow-missing-slices",
+        action="store_true",
+        help="accept a --source series with missing slices: the labelmap covers every slice position "
+        "(missing ones included, which must hold no label); frames are written for the present slices "
+        "(default: an error naming the gap)",
+    )
     given = e.add_mutually_exclusive_group(required=True)
     given.add_argument(
         "--labelmap",

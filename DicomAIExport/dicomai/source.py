@@ -348,12 +348,7 @@ def _volume_series(items, label, allow_nonuniform=False, refuse_missing_slices=F
         if missing and (refuse_missing_slices or not allow_nonuniform):
             raise SourceSeriesError(
                 f"source {label}: slice spacing is not uniform, {missing}. A regular series is needed: give "
-                "the complete series"
-                + (
-                    ", or pass --allow-missing-slices to place every frame by its position"
-                    if allow_nonuniform
-                    else ""
-                )
+                "the complete series, or pass --allow-missing-slices (docs/nifti.md)"
             )
         if irregular and allow_nonuniform:
             uniform = False

@@ -120,3 +120,37 @@ def test_allow_missing_slices_keeps_every_frame_by_position(gappy, tmp_path, cap
     assert "2 slice(s) missing" in capsys.readouterr().err
     arr, grid = read_image(back)
     assert arr.shape == lab.shape and np.array_equal(arr, lab)  # all 30 frames, the 2 without image too
+
+
+def test_export_allow_missing_slices_writes_the_present_slices_and_refuses_labels_on_missing_ones(
+    gappy, tmp_path, capsys
+):
+    info, lab, path, seg = gappy
+    out = tmp_path / "again.dcm"
+    args = ["export-seg", "--source", str(info.folder), "--allow-missing-slices", "--out", str(out)]
+    assert cli([*args, "--labelmap", str(path)]) == 1  # lab has labels on the 2 missing slices
+    err = capsys.readouterr().err
+    assert f"{int((lab[14:16] != 0).sum())} labelled voxel(s) lie on the 2 missing slice(s)" in err
+    assert "slice index 14, 15" in err and not out.exists()
+    cleared = lab.copy()
+    cleared[14:16] = 0
+    path2 = tmp_path / "cleared.nrrd"
+    write_image(path2, cleared, read_image(path)[1])
+    assert cli([*args, "--labelmap", str(path2), "-q"]) == 0
+    assert int(pydicom.dcmread(out, stop_before_pixels=True).NumberOfFrames) == 28
+    back = tmp_path / "back.nrrd"
+    assert (
+        cli(
+            [
+                "import-seg",
+                str(out),
+                "--source",
+                str(info.folder),
+                "--allow-missing-slices",
+                "--out",
+                str(back),
+            ]
+        )
+        == 0
+    )
+    assert np.array_equal(read_image(back)[0], cleared)
