@@ -86,6 +86,8 @@ def _cmd_export_seg(args) -> int:
             content.attributes = metadata.attributes
         else:
             labelmap, grid = read_labelmap(input_path)
+            if not args.labels:
+                metadata = _with_file_label_names(metadata, input_path, args.quiet)
             present = _present_labels(labelmap)
             if not present:
                 raise InputError(
@@ -175,6 +177,27 @@ def _finish_export(result, warnings, args) -> None:
             f"wrote {result.path} ({result.segmentation_type} SEG, {len(result.segments)} segment(s), "
             f"{result.number_of_frames} frame(s){extra})"
         )
+
+
+def _with_file_label_names(metadata, path, quiet):
+    """Names from the labelmap file's own label table (TotalSegmentator ``--ml``) for the values
+    the metadata does not describe."""
+    from .imageio import read_label_names
+    from .seg.content import SegmentInfo
+    from .seg.metadata import SegmentMetadata
+
+    names = read_label_names(path)
+    described = metadata.by_label()
+    extra = {v: n for v, n in names.items() if v not in described}
+    if not extra:
+        return metadata
+    _info(f"{path}: {len(extra)} label name(s) from the file's label table", quiet)
+    segments = list(metadata.segments) + [
+        SegmentInfo(number=v, label=n, label_value=v) for v, n in sorted(extra.items())
+    ]
+    out = SegmentMetadata(segments, metadata.attributes, metadata.source if metadata.segments else str(path))
+    out.quiet_absent = True  # the table lists every class of the model
+    return out
 
 
 def _drop_missing_slices(content, source, name: str) -> None:

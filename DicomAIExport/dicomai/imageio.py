@@ -25,6 +25,7 @@ __all__ = [
     "read_image",
     "read_image_grid",
     "check_label_values",
+    "read_label_names",
     "read_labelmap",
     "read_seg_nrrd",
     "write_image",
@@ -192,6 +193,44 @@ def check_label_values(array: np.ndarray, name: str) -> None:
         fail(
             array > MAX_LABEL_VALUE, f"hold values above {MAX_LABEL_VALUE} (max {array.max():g})", labels_hint
         )
+
+
+def read_label_names(path) -> dict:
+    """Label value -> name from a NIfTI-1 file's label table extension, as TotalSegmentator's
+    ``--ml`` output carries it (a CIFTI/Caret ``<LabelTable>`` of ``<Label Key="5">liver</Label>``);
+    empty for other files."""
+    name = str(path).lower()
+    if not name.endswith((".nii", ".nii.gz")):
+        return {}
+    opener = gzip.open if name.endswith(".gz") else open
+    try:
+        with opener(os.fspath(path), "rb") as f:
+            head = f.read(352)
+            if len(head) < 352:
+                return {}
+            endian = "<" if int(np.frombuffer(head[:4], "<i4")[0]) == 348 else ">"
+            if int(np.frombuffer(head[:4], endian + "i4")[0]) != 348 or head[348] == 0:
+                return {}
+            offset = int(np.frombuffer(head[108:112], endian + "f4")[0])
+            blob = f.read(max(0, offset - 352))
+    except (OSError, EOFError):
+        return {}
+    out: dict = {}
+    pos = 0
+    while pos + 8 <= len(blob):
+        size, _code = (int(v) for v in np.frombuffer(blob[pos : pos + 8], endian + "i4"))
+        if size < 8:
+            break
+        text = blob[pos + 8 : pos + size].decode("utf-8", errors="replace")
+        if "<LabelTable>" in text:
+            for key, cdata, plain in re.findall(
+                r'<Label\s[^>]*?Key="(\d+)"[^>]*>\s*(?:<!\[CDATA\[(.*?)\]\]>|([^<]*))\s*</Label>', text, re.S
+            ):
+                label = (cdata or plain).strip()
+                if label and int(key) > 0:
+                    out[int(key)] = label
+        pos += size
+    return out
 
 
 _NIFTI_FLOATS = {16: "f4", 64: "f8"}

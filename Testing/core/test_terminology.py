@@ -330,3 +330,44 @@ def test_a_dcm2niix_sidecar_given_as_metadata_is_a_clear_error(tmp_path, capsys)
     assert cli([*args, "--out", str(tmp_path / "o.dcm")]) == 1
     err = capsys.readouterr().err
     assert "img.json" in err and "sidecar" in err and "segmentAttributes" in err
+
+
+def test_a_totalsegmentator_ml_file_is_named_and_coded_with_no_option(wheel, tmp_path, capsys):
+    """TotalSegmentator's own writer (nifti_ext_header.py from the wheel) stores the class names in
+    the NIfTI: one plain ``export-seg`` names and codes the segments from them."""
+    nib = pytest.importorskip("nibabel")
+    import importlib.util
+
+    rows, class_map = wheel
+    with zipfile.ZipFile(sorted(_cache().glob("totalsegmentator-*.whl"))[0]) as z:
+        module_path = tmp_path / "nifti_ext_header.py"
+        module_path.write_bytes(z.read("totalsegmentator/nifti_ext_header.py"))
+    spec = importlib.util.spec_from_file_location("ts_nifti_ext_header", module_path)
+    ts_header = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ts_header)
+
+    info, _ = write_case(tmp_path / "src", "axial")
+    source = read_source_series(info.folder)
+    subset = [1, 2, 3, 5, 27, 31, 52, 63]
+    lab = np.zeros(source.grid.shape, np.uint8).reshape(-1)
+    for v in subset:
+        lab[v * 100 : v * 100 + 40] = v
+    lab = lab.reshape(source.grid.shape)
+    affine = np.eye(4)  # NIfTI RAS from the LPS grid (x = column)
+    a = source.grid.affine
+    affine[:3, :3] = np.diag([-1.0, -1.0, 1.0]) @ a[:3, :3][:, ::-1]
+    affine[:3, 3] = np.diag([-1.0, -1.0, 1.0]) @ a[:3, 3]
+    img = nib.Nifti1Image(np.ascontiguousarray(lab.transpose(2, 1, 0)), affine)
+    path = tmp_path / "seg.nii.gz"
+    ts_header.save_multilabel_nifti(img, path, class_map["total"])
+    out = tmp_path / "seg.dcm"
+    assert cli(["export-seg", "--source", str(info.folder), "--labelmap", str(path), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "117 label name(s) from the file's label table" in err and "generic" not in err
+    ds = pydicom.dcmread(out, stop_before_pixels=True)
+    values = read_label_values(ds)
+    for item in ds.SegmentSequence:
+        name = class_map["total"][values[int(item.SegmentNumber)]]
+        assert str(item.SegmentLabel) == name
+        assert _item_code(item.SegmentedPropertyTypeCodeSequence) == _expected(rows[name], "type")
+    assert sorted(values.values()) == subset
