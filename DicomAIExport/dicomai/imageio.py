@@ -24,6 +24,9 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "is_seg_nrrd",
     "read_image",
+    "read_image_grid",
+    "check_label_values",
+    "read_label_names",
     "read_labelmap",
     "read_seg_nrrd",
     "write_image",
@@ -152,6 +155,30 @@ def _grid_from_header(p: Path) -> Optional[Grid]:
     return Grid.from_sitk(reader)
 
 
+def read_image_grid(path) -> Grid:
+    """The grid of an image file, from its header only (NRRD, NIfTI, MHA)."""
+    import SimpleITK as sitk
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"image file {str(p)!r} does not exist")
+    if not _has_image_extension(p):
+        raise InputError(
+            f"{str(p)!r}: unknown image format; use NRRD (.nrrd), NIfTI (.nii, .nii.gz) or MetaImage (.mha)"
+        )
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(p))
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError as e:
+        first = str(e).strip().splitlines()[-1] if str(e).strip() else "unreadable"
+        raise InputError(f"cannot read image {str(p)!r}: {first}") from e
+    dim = reader.GetDimension()
+    if dim not in (2, 3):
+        raise InputError(f"{str(p)!r} is {dim}D; a 3D image is needed")
+    return Grid.from_sitk(reader)
+
+
 def _read_with_sitk(p: Path) -> Tuple[np.ndarray, Grid]:
     import SimpleITK as sitk
 
@@ -170,6 +197,10 @@ def _read_with_sitk(p: Path) -> Tuple[np.ndarray, Grid]:
     grid = Grid.from_sitk(image)
     # a view of ITK's buffer, not a copy: the array's base keeps the image alive
     array = np.asarray(_KeepAlive(sitk.GetArrayViewFromImage(image), image)).reshape(grid.shape)
+    if np.issubdtype(array.dtype, np.floating):
+        raw = _nifti_float_voxels(p, array.shape)  # ITK's NIfTI reader turns NaN and inf into 0
+        if raw is not None:
+            array = raw
     return array, grid
 
 
@@ -182,23 +213,150 @@ class _KeepAlive:
         self._owner = owner
 
 
+#: The largest label value: labels are unsigned 32-bit integers (dcmqi labelIDs, Slicer label values).
+MAX_LABEL_VALUE = 2**32 - 1
+
+
 def read_labelmap(path) -> Tuple[np.ndarray, Grid]:
-    """Read an integer labelmap (float files holding whole numbers are accepted)."""
+    """Read an integer labelmap (float files holding whole numbers are accepted).
+
+    Raises
+    ------
+    InputError
+        NaN or infinite voxels, fractional, negative or too large values (> 2**32 - 1): the
+        message names the file, counts the voxels and gives the first one's (x, y, z) index.
+    """
     array, grid = read_image(path)
+    check_label_values(array, str(path))
     if not np.issubdtype(array.dtype, np.integer):
-        if array.size and not np.all(np.equal(np.mod(array, 1), 0)):
-            raise InputError(
-                f"{str(path)!r} holds fractional values ({array.dtype}); a labelmap holds whole "
-                "label numbers (for probabilities use --type fractional --probability)"
-            )
         array = array.astype(np.int64)
-    if array.size and array.min() < 0:
-        raise InputError(
-            f"{str(path)!r} holds negative label values (min {array.min()}); labels must be >= 0"
-        )
     top = int(array.max()) if array.size else 0
     dtype = np.uint8 if top < 256 else np.uint16 if top < 65536 else np.uint32
     return array.astype(dtype, copy=False), grid
+
+
+def _first(mask: np.ndarray) -> str:
+    k, r, c = (int(v) for v in np.argwhere(mask)[0])
+    return f"({c}, {r}, {k})"
+
+
+def check_label_values(array: np.ndarray, name: str) -> None:
+    """Raise :class:`InputError` unless every voxel is a whole number 0..:data:`MAX_LABEL_VALUE`."""
+    if not array.size:
+        return
+
+    def fail(mask, what, hint):
+        n = int(np.count_nonzero(mask))
+        raise InputError(
+            f"{name!r}: {n} voxel(s) {what}, the first at voxel (x, y, z) = {_first(mask)}; {hint}"
+        )
+
+    labels_hint = f"a labelmap holds whole label numbers 0..{MAX_LABEL_VALUE}"
+    if np.issubdtype(array.dtype, np.floating):
+        finite = np.isfinite(array)
+        if not finite.all():
+            nan = np.isnan(array)
+            if nan.any():
+                fail(nan, "are NaN", labels_hint + " (set them to 0 or a label first)")
+            fail(~finite, "are infinite", labels_hint)
+        fractional = array != np.floor(array)
+        if fractional.any():
+            fail(
+                fractional,
+                f"hold fractional values ({array.dtype})",
+                labels_hint + " (for probabilities use --type fractional --probability)",
+            )
+    if np.issubdtype(array.dtype, np.signedinteger) or np.issubdtype(array.dtype, np.floating):
+        if array.min() < 0:
+            fail(array < 0, f"hold negative values (min {array.min():g})", "labels must be >= 0")
+    if array.max() > MAX_LABEL_VALUE:
+        fail(
+            array > MAX_LABEL_VALUE, f"hold values above {MAX_LABEL_VALUE} (max {array.max():g})", labels_hint
+        )
+
+
+def read_label_names(path) -> dict:
+    """Label value -> name from a NIfTI-1 file's label table extension, as TotalSegmentator's
+    ``--ml`` output carries it (a CIFTI/Caret ``<LabelTable>`` of ``<Label Key="5">liver</Label>``);
+    empty for other files."""
+    name = str(path).lower()
+    if not name.endswith((".nii", ".nii.gz")):
+        return {}
+    opener = gzip.open if name.endswith(".gz") else open
+    try:
+        with opener(os.fspath(path), "rb") as f:
+            head = f.read(352)
+            if len(head) < 352:
+                return {}
+            endian = "<" if int(np.frombuffer(head[:4], "<i4")[0]) == 348 else ">"
+            if int(np.frombuffer(head[:4], endian + "i4")[0]) != 348 or head[348] == 0:
+                return {}
+            offset = int(np.frombuffer(head[108:112], endian + "f4")[0])
+            blob = f.read(max(0, offset - 352))
+    except (OSError, EOFError):
+        return {}
+    out: dict = {}
+    pos = 0
+    while pos + 8 <= len(blob):
+        size, _code = (int(v) for v in np.frombuffer(blob[pos : pos + 8], endian + "i4"))
+        if size < 8:
+            break
+        text = blob[pos + 8 : pos + size].decode("utf-8", errors="replace")
+        if "<LabelTable>" in text:
+            for key, cdata, plain in re.findall(
+                r'<Label\s[^>]*?Key="(\d+)"[^>]*>\s*(?:<!\[CDATA\[(.*?)\]\]>|([^<]*))\s*</Label>', text, re.S
+            ):
+                label = (cdata or plain).strip()
+                if label and int(key) > 0:
+                    out[int(key)] = label
+        pos += size
+    return out
+
+
+_NIFTI_FLOATS = {16: "f4", 64: "f8"}
+
+
+def _nifti_float_voxels(path, shape) -> Optional[np.ndarray]:
+    """The voxels of a float NIfTI-1/2 file as stored (NaN and inf kept), or None when ``path``
+    is no such file. Shape ``(k, r, c)`` like SimpleITK's array of it (NIfTI keeps x fastest)."""
+    name = str(path).lower()
+    if not name.endswith((".nii", ".nii.gz")):
+        return None
+    opener = gzip.open if name.endswith(".gz") else open
+    with opener(os.fspath(path), "rb") as f:
+        head = f.read(540)
+        if len(head) < 348:
+            return None
+        for endian in ("<", ">"):
+            size = int(np.frombuffer(head[:4], endian + "i4")[0])
+            if size in (348, 540):
+                break
+        else:
+            return None
+        if size == 348:
+            dims = np.frombuffer(head[40:56], endian + "i2")
+            code = int(np.frombuffer(head[70:72], endian + "i2")[0])
+            offset = int(np.frombuffer(head[108:112], endian + "f4")[0])
+            slope, inter = (float(v) for v in np.frombuffer(head[112:120], endian + "f4"))
+        else:
+            dims = np.frombuffer(head[16:80], endian + "i8")
+            code = int(np.frombuffer(head[12:14], endian + "i2")[0])
+            offset = int(np.frombuffer(head[168:176], endian + "i8")[0])
+            slope, inter = (float(v) for v in np.frombuffer(head[176:192], endian + "f8"))
+        if code not in _NIFTI_FLOATS:
+            return None
+        count = int(np.prod(shape))
+        if int(np.prod([max(1, int(d)) for d in dims[1 : int(dims[0]) + 1]])) != count:
+            return None
+        f.seek(offset)
+        dtype = np.dtype(endian + _NIFTI_FLOATS[code])
+        data = f.read(count * dtype.itemsize)
+    if len(data) < count * dtype.itemsize:
+        return None
+    array = np.frombuffer(data, dtype).reshape(shape).astype(dtype.newbyteorder("="))
+    if slope not in (0.0, 1.0) or inter != 0.0:
+        array = array * (slope or 1.0) + inter
+    return array
 
 
 def write_image(path, array: np.ndarray, grid: Grid, compress: bool = True) -> None:
