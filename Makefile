@@ -74,6 +74,14 @@ demo: venv sysdeps servers
 bench: venv peers
 	$(PY) bench/run.py $(BENCH_ARGS)
 
+# time and memory against slices x segments, with the peers (BENCH_ARGS=--slices 40,80 for a smoke run)
+bench-scale: venv peers
+	$(PY) bench/scale.py $(BENCH_ARGS)
+
+# cases per minute of `dicomai batch` with 1 and 2 Dask workers (BENCH_ARGS=--quick for a smoke run)
+bench-batch: venv
+	$(PY) bench/batch.py $(BENCH_ARGS)
+
 clean:
 	rm -rf demo-output build dist .pytest_cache .ruff_cache
 	find . -path ./$(VENV) -prune -o -path ./$(VENV_OLDEST) -prune -o \

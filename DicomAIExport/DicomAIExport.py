@@ -202,6 +202,12 @@ class DicomAIExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         reason = self.logic.cannotExportReason(p)
         self.ui.exportButton.enabled = not reason
         self.ui.exportButton.toolTip = reason or _("Write the DICOM files.")
+        generic = self.logic.genericCodedSegments(p.segmentation if p else None)
+        self.ui.codesLabel.text = (
+            _("Generic 'Tissue' codes (choose a terminology in the Segment Editor): ") + ", ".join(generic)
+            if generic
+            else ""
+        )
 
     def onProgress(self, fraction, message):
         self.ui.progressBar.value = int(round(100 * fraction))
@@ -298,6 +304,13 @@ class DicomAIExportLogic(ScriptedLoadableModuleLogic):
         if parameters.outputToServer and not parameters.serverUrl.strip():
             return _("Enter the DICOMweb server's URL (e.g. http://localhost:8042/dicom-web).")
         return ""
+
+    @staticmethod
+    def genericCodedSegments(node):
+        """Names of the segments of ``node`` an export would code as generic 'Tissue'."""
+        from dicomai_slicer.segmentation import generic_coded_segments
+
+        return generic_coded_segments(node)
 
     def export(self, parameters, progress=None):
         """Export what the parameter node says; returns ``dicomai_slicer.exporting.ExportResult``.

@@ -119,6 +119,7 @@ def _cmake_listed(cmake: Path) -> set:
         "DICOMAI_CORE_SCRIPTS",
         "DICOMAI_SLICER_SCRIPTS",
         "MODULE_PYTHON_RESOURCES",
+        "DICOMAI_CORE_DATA",
     ):
         for entry in variables.get(name, []):
             listed.add(entry.replace("${MODULE_NAME}", module_name))
@@ -132,6 +133,9 @@ def test_every_script_and_resource_is_listed_in_the_module_cmakelists(module_dir
         str(p.relative_to(module_dir)) for p in module_dir.rglob("*.py") if "__pycache__" not in p.parts
     }
     resources = {str(p.relative_to(module_dir)) for p in (module_dir / "Resources").rglob("*") if p.is_file()}
+    resources |= {
+        str(p.relative_to(module_dir)) for p in (module_dir / "dicomai" / "data").rglob("*") if p.is_file()
+    }
     assert scripts - listed == set(), "scripts missing from CMakeLists.txt"
     assert resources - listed == set(), "resources missing from CMakeLists.txt"
     assert {p for p in listed if not (module_dir / p).is_file()} == set(), "listed but absent"
@@ -466,3 +470,34 @@ def test_export_panel_captures_the_view_as_a_secondary_capture(export_panel, stu
     assert len(np.unique(pixels, axis=0)) > 20  # a picture, not a blank
     peers.require("dciodvfy")
     assert peers.dciodvfy(path).errors == []
+
+
+def test_export_panel_shows_which_segments_get_generic_codes(export_panel):
+    from pydicom.sr.codedict import codes
+
+    from dicomai.coding import terminology_to_string
+    from dicomai_slicer.segmentation import set_terminology
+
+    widget, nodes = export_panel
+    ui = widget.ui
+    assert ui.codesLabel.text == ""
+    segmentation = nodes["seg"].GetSegmentation()
+    names = [segmentation.GetNthSegment(i).GetName() for i in range(segmentation.GetNumberOfSegments())]
+    ui.segmentationSelector.setCurrentNode(nodes["seg"])
+    assert "Generic 'Tissue' codes" in ui.codesLabel.text
+    assert all(n in ui.codesLabel.text for n in names)
+    first = segmentation.GetNthSegment(0)
+    set_terminology(first, terminology_to_string(codes.SCT.AnatomicalStructure, codes.SCT.Liver))
+    second = segmentation.GetNthSegment(1)
+    second.SetName("kidney_left")  # a name TotalSegmentator's mapping knows
+    widget._checkCanExport()
+    assert names[0] not in ui.codesLabel.text.split(": ", 1)[1].split(", ")
+    assert "kidney_left" not in ui.codesLabel.text
+    assert widget.logic.genericCodedSegments(nodes["seg"]) == names[2:]
+    ui.segmentationSelector.setCurrentNode(nodes["labelmap"])
+    assert widget.logic.genericCodedSegments(nodes["labelmap"]) == [
+        "Label 1",
+        "Label 2",
+        "Label 3",
+        "Label 4",
+    ]
