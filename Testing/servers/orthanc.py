@@ -22,6 +22,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -48,6 +49,19 @@ def missing_reason() -> str | None:
     if find_dicomweb_plugin() is None:
         return "Orthanc's DICOMweb plugin is not installed (apt-get install orthanc-dicomweb)"
     return None
+
+
+def _die_with_parent() -> None:
+    """Linux: the server gets SIGTERM when the test process that started it dies (even killed), so
+    no Orthanc outlives an interrupted test run."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
 
 
 def free_port() -> int:
@@ -127,6 +141,7 @@ class OrthancServer:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
             self._log = log
             deadline = time.monotonic() + timeout
