@@ -299,8 +299,8 @@ def write_seg(
     segmentation_type:
         ``"BINARY"`` (default), ``"LABELMAP"`` (Label Map Segmentation Storage: 8-bit frames up to
         255 segments, 16-bit beyond; background is stored as 0, the Pixel Padding Value, with no
-        Segment Sequence item of its own: see docs/seg-types.md) or ``"FRACTIONAL"`` (``content.fractions``; values
-        quantized to ``max_fractional_value``).
+        Segment Sequence item of its own: see docs/seg-types.md) or ``"FRACTIONAL"``
+        (``content.fractions``; values quantized to ``max_fractional_value``).
     algorithm_name, algorithm_version, algorithm_type:
         When given, applied to every automatic/semi-automatic segment (they override the
         metadata); otherwise each segment keeps its own.
