@@ -189,6 +189,23 @@ def box_from_faces(polygons: Sequence[np.ndarray], tol: float = 1e-2):
     return center, size, axes
 
 
+def box_from_corners(points, tol: float = 1e-2):
+    """``(center, size, axes)`` when 8 points are the corners of a box in :func:`box_corners`
+    order (a POINT volume surface we write for viewers), else None."""
+    p = np.asarray(points, float)
+    if p.shape != (8, 3):
+        return None
+    edges = [p[1] - p[0], p[2] - p[0], p[4] - p[0]]
+    size = np.array([np.linalg.norm(e) for e in edges])
+    if np.any(size <= tol):
+        return None
+    axes = np.column_stack([e / n for e, n in zip(edges, size)])
+    center = p.mean(axis=0)
+    if np.max(np.linalg.norm(box_corners(center, size, axes) - p, axis=1)) > tol:
+        return None
+    return center, size, axes
+
+
 def plane_corners(center, size, axes) -> np.ndarray:
     """The 4 corners of a plane's rectangle, in order around it."""
     c = np.asarray(center, float)
@@ -453,9 +470,15 @@ def markups_from_groups(groups: Sequence[MeasurementGroup], curve_type: str = "l
         return m
 
     for g in groups:
+        box = _inferred_box(g)
+        if box is not None:  # a box we wrote as slice outlines for viewers: its exact corners
+            centre, size, axes = box
+            add(g, "roi", None, center=centre, size=size, orientation=axes)
+            continue
         regions = list(g.regions)
-        # coordinates measurements were inferred from (TID 300) when the group has none itself
-        if not regions:
+        # coordinates measurements were inferred from (TID 300) when the group has none itself;
+        # not for a segment's group (a point inside the segment, for viewers: the segment is its region)
+        if not regions and g.segment is None:
             for m in g.measurements:
                 regions.extend(m.regions)
         if not regions:
@@ -472,6 +495,19 @@ def markups_from_groups(groups: Sequence[MeasurementGroup], curve_type: str = "l
             g.markup_name = m.name
         markups.append(m)
     return markups, warnings
+
+
+def _inferred_box(g: MeasurementGroup):
+    """The box of a volumetric group whose measurement was inferred from its 8 corners, or None."""
+    if g.template != "1411" or g.segment is not None:
+        return None
+    for m in g.measurements:
+        for r in m.regions:
+            if not r.is_2d and r.graphic_type == "POLYLINE" and len(r.points) == 8:
+                box = box_from_corners(r.points)
+                if box is not None:
+                    return box
+    return None
 
 
 def _tracking_split(g: MeasurementGroup):
@@ -505,6 +541,12 @@ def _region_markup(g, r: Region, add, add_point, warnings, several: bool) -> Non
             add(g, "line", pts)
         elif len(pts) == 3 and g.measurement(*C.ANGLE_CONCEPTS) is not None:
             add(g, "angle", pts)
+        elif (
+            len(pts) == 4
+            and np.linalg.norm(pts[1] - pts[2]) <= SAME_POINT_MM
+            and (g.measurement(*C.ANGLE_CONCEPTS) is not None or g.viewer_tool == "Angle")
+        ):
+            add(g, "angle", pts[[0, 1, 3]])  # OHIF's Angle: two lines sharing the vertex
         elif len(pts) >= 2:
             add(g, "curve", pts)
         else:
