@@ -18,7 +18,8 @@ import numpy as np
 import pydicom
 import pytest
 
-pytestmark = pytest.mark.interop
+# one browser and one Orthanc for the module: its tests stay on one xdist worker (--dist loadgroup)
+pytestmark = [pytest.mark.interop, pytest.mark.xdist_group("ohif")]
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
