@@ -525,6 +525,13 @@ def write_sr(
             warnings.append(
                 f"{len(planar) - n2d} of {len(planar)} planar group(s) do not lie on one slice: written in 3D"
             )
+    bare = [g for g in report.groups if g.template == "1501"]
+    if ohif and bare:
+        warnings.append(
+            f"{len(bare)} group(s) have no region ({', '.join(repr(g.tracking_id) for g in bare[:5])}): "
+            "the OHIF Viewer 3.13 stops with an error on such a group; attach them to a markup or a "
+            "segment (--seg) for OHIF users"
+        )
     content = hd.sr.MeasurementReport(
         observation_context=_observation_context(report),
         procedure_reported=[_code(c) for c in report.procedure_reported],
