@@ -481,6 +481,19 @@ def markups_from_groups(groups: Sequence[MeasurementGroup], curve_type: str = "l
         if not regions and g.segment is None:
             for m in g.measurements:
                 regions.extend(m.regions)
+        regions = _distinct_regions(regions)
+        if g.viewer_tool == "ArrowAnnotate" and regions:
+            # OHIF's arrow: Slicer has no arrow markup; its tip as a point labelled with its text
+            text = next((str(e.value) for e in g.evaluations if C.is_concept(e.concept, C.COMMENT)), "")
+            text = text or (str(g.finding.meaning) if g.finding is not None else "") or g.tracking_id
+            add_point(g, regions[0].points[0], "Arrows", text)
+            warnings.append(f"OHIF arrow {text!r} loaded as a point at its tip, labelled with its text")
+            continue
+        if g.viewer_tool == "CobbAngle":
+            warnings.append(
+                f"OHIF Cobb angle {g.tracking_id!r} (between two lines) loaded as an open curve through "
+                "the 4 end points; its angle is in the table"
+            )
         if not regions:
             continue
         if g.surface:
@@ -495,6 +508,26 @@ def markups_from_groups(groups: Sequence[MeasurementGroup], curve_type: str = "l
             g.markup_name = m.name
         markups.append(m)
     return markups, warnings
+
+
+def _distinct_regions(regions) -> list:
+    """Regions without those repeating another's points (OHIF adds its tools' control points)."""
+    out: list = []
+    for r in regions:
+        pts = np.asarray(r.points, float)
+        if len(pts) > 1 and np.linalg.norm(pts[0] - pts[-1]) <= SAME_POINT_MM:
+            pts = pts[:-1]
+        same = False
+        for o in out:
+            q = np.asarray(o.points, float)
+            if len(q) > 1 and np.linalg.norm(q[0] - q[-1]) <= SAME_POINT_MM:
+                q = q[:-1]
+            if q.shape == pts.shape and np.allclose(q, pts, atol=SAME_POINT_MM):
+                same = True
+                break
+        if not same:
+            out.append(r)
+    return out
 
 
 def _inferred_box(g: MeasurementGroup):
