@@ -8,27 +8,18 @@ the CT grid, with the segment numbers, names and colours the tool state had.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-import peers
 from dicomai import synthetic
 from dicomai.seg.decode import read_seg
 from dicomai.source import read_source_series
+from peers import ohif_made
 
 pytestmark = pytest.mark.interop
 
-SCRIPT = Path(__file__).resolve().parents[1] / "peers" / "ohif_seg.mjs"
 SEGMENTS = [
-    (1, "Liver", [40000, 40000, 50000], "10200004"),
-    (2, "Spleen", [30000, 50000, 20000], "78961009"),
-    (3, "Kidney", [50000, 30000, 40000], "64033007"),
+    (n, name, ohif_made.CIELAB[name], ohif_made.CODES[name]) for n, name in enumerate(ohif_made.CIELAB, 1)
 ]
 
 
@@ -47,7 +38,6 @@ def dicomlab_to_srgb(lab) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def ohif_segs(tmp_path_factory):
-    peers.require("dcmjs")
     folder = tmp_path_factory.mktemp("ohif-seg")
     shape = (10, 48, 40)
     grid = synthetic.make_grid(shape=shape, orientation="axial", spacing=(2.5, 0.8, 0.8))
@@ -56,45 +46,10 @@ def ohif_segs(tmp_path_factory):
     source = read_source_series(folder / "ct")
     lab = np.where(np.isin(labels, (1, 2, 3)), labels, 0).astype(np.uint8)
     assert set(np.unique(lab)) == {0, 1, 2, 3}
-    (folder / "labels.raw").write_bytes(lab.tobytes())
-    segments = [
-        {
-            "SegmentNumber": n,
-            "SegmentLabel": label,
-            "RecommendedDisplayCIELabValue": lab_value,
-            "SegmentedPropertyCategoryCodeSequence": {
-                "CodeValue": "123037004",
-                "CodingSchemeDesignator": "SCT",
-                "CodeMeaning": "Anatomical Structure",
-            },
-            "SegmentedPropertyTypeCodeSequence": {
-                "CodeValue": code,
-                "CodingSchemeDesignator": "SCT",
-                "CodeMeaning": label,
-            },
-        }
-        for n, label, lab_value, code in SEGMENTS
-    ]
     out = {}
-    env = dict(os.environ, DICOMAI_PEERS_HOME=str(peers.peers_home()))
     for seg_type in ("BINARY", "LABELMAP"):
-        spec = folder / f"{seg_type}.json"
-        spec.write_text(
-            json.dumps(
-                {
-                    "ct": [str(f) for f in source.files],
-                    "labels": str(folder / "labels.raw"),
-                    "type": seg_type,
-                    "segments": segments,
-                }
-            )
-        )
-        path = folder / f"ohif-{seg_type.lower()}.seg.dcm"
-        proc = subprocess.run(
-            [shutil.which("node"), str(SCRIPT), str(spec), str(path)], capture_output=True, text=True, env=env
-        )
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        out[seg_type] = path
+        out[seg_type] = folder / f"ohif-{seg_type.lower()}.seg.dcm"
+        ohif_made.make_seg(source, lab, seg_type, folder, out[seg_type])
     return out, source, lab, folder / "ct"
 
 

@@ -8,103 +8,23 @@ our phantom CT. Every tool comes back as the matching Slicer markup at the tool'
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-import peers
 from dicomai.sr.decode import read_sr
+from peers import ohif_made
 
 pytestmark = pytest.mark.interop
-
-SCRIPT = Path(__file__).resolve().parents[1] / "peers" / "ohif_sr.mjs"
-
-
-def _image(ds) -> dict:
-    keys = ("SOPInstanceUID", "SOPClassUID", "StudyInstanceUID", "SeriesInstanceUID", "FrameOfReferenceUID")
-    keys += ("PatientID", "StudyDate", "StudyTime", "StudyID", "AccessionNumber", "Modality")
-    out = {k: str(ds.get(k, "") or "") for k in keys}
-    out.update(
-        imageId=f"wadors:{ds.SOPInstanceUID}",
-        PatientName=str(ds.PatientName),
-        ImagePositionPatient=[float(v) for v in ds.ImagePositionPatient],
-        ImageOrientationPatient=[float(v) for v in ds.ImageOrientationPatient],
-        PixelSpacing=[float(v) for v in ds.PixelSpacing],
-        Rows=int(ds.Rows),
-        Columns=int(ds.Columns),
-    )
-    return out
 
 
 @pytest.fixture(scope="module")
 def ohif_sr(tmp_path_factory, request):
-    """(SR path, {tool name: (world points, cached stats, extra)}, case)."""
-    peers.require("dcmjs")
+    """(SR path, {name: (tool, world points, cached stats, extra)}, case)."""
     case = request.getfixturevalue("axial_case")
-    k = 5
-    ds = case.source.datasets[k]
-
-    def at(r, c):
-        return [float(v) for v in case.at(k, r, c)]
-
-    tools = {
-        "Length": ([at(10, 10), at(14, 20)], {"length": 9.125, "unit": "mm"}, {}),
-        "Probe": ([at(20, 20)], {"value": 42}, {}),
-        "Angle": ([at(5, 5), at(10, 10), at(5, 15)], {"angle": 90.0}, {}),
-        "ArrowAnnotate": ([at(28, 9), at(25, 5)], {}, {"text": "Look here", "label": "Look here"}),
-        "Bidirectional": (
-            [at(30, 10), at(30, 20), at(27, 15), at(33, 15)],
-            {"length": 8.0, "width": 4.8},
-            {},
-        ),
-        "RectangleROI": (
-            [at(15, 2), at(15, 6), at(19, 2), at(19, 6)],
-            {"area": 10.25, "areaUnit": "mm\u00b2"},
-            {},
-        ),
-        "EllipticalROI": (
-            [at(5, 25), at(11, 25), at(8, 22), at(8, 28)],
-            {"area": 30.5, "mean": 40, "areaUnit": "mm\u00b2"},
-            {},
-        ),
-        "CircleROI": ([at(20, 30), at(20, 33)], {"area": 18.5, "areaUnit": "mm\u00b2"}, {}),
-        "PlanarFreehandROI": (
-            [at(30, 25), at(32, 28), at(35, 26), at(33, 23)],
-            {"area": 9.5, "areaUnit": "mm\u00b2"},
-            {"closed": True},
-        ),
-        "OpenFreehand": ([at(2, 30), at(4, 32), at(6, 31)], {"length": 5.5}, {"closed": False}),
-        "CobbAngle": ([at(36, 2), at(36, 10), at(30, 3), at(38, 9)], {"angle": 30.5}, {}),
-    }
-    annotations = []
-    for name, (points, stats, extra) in tools.items():
-        tool = "PlanarFreehandROI" if name == "OpenFreehand" else name
-        annotations.append(
-            {
-                "toolName": tool,
-                "imageId": f"wadors:{ds.SOPInstanceUID}",
-                "points": points,
-                "cachedStats": stats,
-            }
-            | extra
-        )
     folder = tmp_path_factory.mktemp("ohif-sr")
-    spec = folder / "toolstate.json"
-    spec.write_text(
-        json.dumps({"images": [_image(d) for d in case.source.datasets], "annotations": annotations})
-    )
     out = folder / "ohif.sr.dcm"
-    env = dict(os.environ, DICOMAI_PEERS_HOME=str(peers.peers_home()))
-    proc = subprocess.run(
-        [shutil.which("node"), str(SCRIPT), str(spec), str(out)], capture_output=True, text=True, env=env
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return out, tools, case
+    tools = ohif_made.make_sr(case.source, 5, folder, out)
+    return out, {name: (pts, stats, extra) for name, (_, pts, stats, extra) in tools.items()}, case
 
 
 def _markups(report):
