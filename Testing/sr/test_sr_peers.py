@@ -139,6 +139,20 @@ def test_dcmqi_tid1500reader_reports_the_same_groups_and_values(documents, name)
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_highdicom_reads_the_same_groups(documents, name):
+    import highdicom as hd
+
+    path, report, _ = documents[name]
+    sr = hd.sr.srread(path)
+    planar = sr.content.get_planar_roi_measurement_groups()
+    volumetric = sr.content.get_volumetric_roi_measurement_groups()
+    assert len(planar) == sum(g.template == "1410" for g in report.groups)
+    assert len(volumetric) == sum(g.template == "1411" for g in report.groups)
+    written = {_written_id(g) for g in report.groups}
+    assert {str(g.tracking_identifier) for g in planar + volumetric} <= written
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_dcmtk_dsrdump_parses_it(documents, name):
     peers.require("dsrdump")
     path, report, _ = documents[name]
