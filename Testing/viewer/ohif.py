@@ -326,6 +326,20 @@ class Page:
     def svg(self) -> dict:
         return self.page.evaluate(SVG_JS)
 
+    def jump_to_segment(self, label: str) -> int | None:
+        """Click a segment's row; the InstanceNumber OHIF then shows (``I:<n>`` in the overlay)."""
+        before = self.slice_label()
+        row = self.page.locator("[data-cy=data-row]").filter(
+            has=self.page.locator(
+                "[data-cy=data-row-title]", has_text=re.compile("^" + re.escape(label) + "$")
+            )
+        )
+        row.first.click()
+        wait_for(lambda: self.slice_label() != before, 5)
+        time.sleep(0.5)
+        m = re.search(r"I:\s*(\d+)", self.slice_label())
+        return int(m.group(1)) if m else None
+
     def slice_label(self) -> str:
         loc = self.page.locator('[data-cy="viewport-overlay-bottom-right"]')
         return " ".join(t.strip() for t in loc.all_inner_texts() if t.strip())

@@ -75,6 +75,18 @@ def test_seg_lists_the_files_segments_in_their_own_colours(viewer, page, seg_typ
             expected,
         )
     assert page.logged(r"SEG parse complete|SEG load")
+    # jump-to-segment lands on a slice holding the segment (each of the last two segments)
+    numbers = {int(d.InstanceNumber): k for k, d in enumerate(study.source.datasets)}
+    for item in list(ds.SegmentSequence)[-2:]:
+        shown = page.jump_to_segment(str(item.SegmentLabel))
+        assert shown in numbers, (item.SegmentLabel, page.slice_label())
+        k = numbers[shown]
+        n = int(item.SegmentNumber)
+        assert (study.labels[k] == n).any(), (
+            item.SegmentLabel,
+            k,
+            np.flatnonzero((study.labels == n).any((1, 2))),
+        )
 
 
 def test_sr_of_markups_on_a_slice_loads_as_editable_measurements(viewer, page):
