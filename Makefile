@@ -1,5 +1,6 @@
 # DicomAIExtension: two commands from a fresh clone.
-#   make demo    build .venv from the pinned requirements and run the demo
+#   make demo    build .venv from the pinned requirements and run the demo (then its DICOMweb part on a
+#                throw-away Orthanc: scripts/demo_dicomweb.py)
 #   make test    lint, install the independent checkers, Orthanc and the OHIF Viewer (outside the repo),
 #                run every test suite, then the core tests again on the oldest supported highdicom/pydicom
 # Other targets: venv, venv-oldest, peers, servers, viewer, lint, bench (BENCH_ARGS=...), clean, distclean.
@@ -71,11 +72,20 @@ test: venv peers sysdeps servers viewer
 	  DICOMAI_REQUIRE_PEERS=1 $(PY_OLDEST) -m pytest -n $(PYTEST_WORKERS) Testing/core $(PYTEST_ARGS); \
 	fi
 
-demo: venv sysdeps
+demo: venv sysdeps servers
 	$(PY) -m dicomai_slicer.demo $(DEMO_ARGS)
+	$(PY) scripts/demo_dicomweb.py --out demo-output/dicomweb
 
 bench: venv peers
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# time and memory against slices x segments, with the peers (BENCH_ARGS=--slices 40,80 for a smoke run)
+bench-scale: venv peers
+	$(PY) bench/scale.py $(BENCH_ARGS)
+
+# cases per minute of `dicomai batch` with 1 and 2 Dask workers (BENCH_ARGS=--quick for a smoke run)
+bench-batch: venv
+	$(PY) bench/batch.py $(BENCH_ARGS)
 
 clean:
 	rm -rf demo-output build dist .pytest_cache .ruff_cache

@@ -129,6 +129,12 @@ class DicomAIExportParameterNode:
     coordinates: Coordinates = Coordinates.TWO_D  # what the OHIF Viewer draws (docs/sr.md)
     outputToDatabase: bool = False
     outputFolder: Path = Path()
+    # DICOMweb server destination: URL, user and the NAME of the environment variable holding the
+    # password (the password itself is never in the scene)
+    outputToServer: bool = False
+    serverUrl: str = ""
+    serverUser: str = ""
+    serverPasswordEnv: str = ""
 
 
 class DicomAIExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
@@ -149,6 +155,7 @@ class DicomAIExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
         self.ui.exportButton.connect("clicked(bool)", self.onExportButton)
+        self.ui.captureButton.connect("clicked(bool)", self.onCaptureButton)
         self.ui.progressBar.hide()
         self.initializeParameterNode()
 
@@ -172,6 +179,13 @@ class DicomAIExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.setParameterNode(self.logic.getParameterNode())
         if not str(self._parameterNode.outputFolder) or str(self._parameterNode.outputFolder) == ".":
             self._parameterNode.outputFolder = Path(slicer.app.temporaryPath) / "DicomAIExport"
+        if not self._parameterNode.serverUrl:  # the server last used (Slicer's settings), if any
+            settings = slicer.app.settings()
+            self._parameterNode.serverUrl = str(settings.value("DicomAI/DICOMweb/URL", "") or "")
+            self._parameterNode.serverUser = str(settings.value("DicomAI/DICOMweb/User", "") or "")
+            self._parameterNode.serverPasswordEnv = str(
+                settings.value("DicomAI/DICOMweb/PasswordVariable", "") or ""
+            )
 
     def setParameterNode(self, inputParameterNode):
         if self._parameterNode:
@@ -188,6 +202,12 @@ class DicomAIExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         reason = self.logic.cannotExportReason(p)
         self.ui.exportButton.enabled = not reason
         self.ui.exportButton.toolTip = reason or _("Write the DICOM files.")
+        generic = self.logic.genericCodedSegments(p.segmentation if p else None)
+        self.ui.codesLabel.text = (
+            _("Generic 'Tissue' codes (choose a terminology in the Segment Editor): ") + ", ".join(generic)
+            if generic
+            else ""
+        )
 
     def onProgress(self, fraction, message):
         self.ui.progressBar.value = int(round(100 * fraction))
@@ -200,7 +220,52 @@ class DicomAIExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.progressBar.show()
         with slicer.util.tryWithErrorDisplay(_("DICOM export failed."), waitCursor=True):
             result = self.logic.export(self._parameterNode, progress=self.onProgress)
-            self.ui.resultLabel.text = result.summary()
+            text = result.summary()
+            sent = getattr(result, "sent", None)
+            if sent is not None:
+                settings = slicer.app.settings()
+                settings.setValue("DicomAI/DICOMweb/URL", self._parameterNode.serverUrl.strip())
+                settings.setValue("DicomAI/DICOMweb/User", self._parameterNode.serverUser.strip())
+                settings.setValue(
+                    "DicomAI/DICOMweb/PasswordVariable", self._parameterNode.serverPasswordEnv.strip()
+                )
+                text += "\n" + _("{verified}/{total} instance(s) verified on {url}").format(
+                    verified=len(sent.verified), total=len(sent.instances), url=sent.url
+                )
+            self.ui.resultLabel.text = text
+
+    def onCaptureButton(self):
+        self.ui.resultLabel.text = ""
+        p = self._parameterNode
+        with slicer.util.tryWithErrorDisplay(_("Capturing the view failed."), waitCursor=True):
+            volume = self.logic.referenceVolumeOf(p)
+            if volume is None:
+                from dicomai.errors import InputError
+
+                raise InputError(_("Choose the reference volume (loaded from DICOM) to capture."))
+            segmentation = (
+                p.segmentation
+                if p.segmentation is not None and p.segmentation.IsA("vtkMRMLSegmentationNode")
+                else None
+            )
+            directory = self.logic._outputDirectory(p)
+            path = self.logic.captureViewAsDicom(volume, directory, segmentation)
+            text = _("Secondary Capture written: ") + Path(path).name
+            if p.outputToDatabase:
+                from DICOMLib import DICOMUtils
+
+                DICOMUtils.importDicom(str(directory))
+            if p.outputToServer:
+                sent = self.logic.sendToServer(
+                    [path],
+                    p.serverUrl.strip(),
+                    p.serverUser.strip() or None,
+                    p.serverPasswordEnv.strip() or None,
+                )
+                text += "\n" + _("{verified}/{total} instance(s) verified on {url}").format(
+                    verified=len(sent.verified), total=len(sent.instances), url=sent.url
+                )
+            self.ui.resultLabel.text = text
 
 
 class DicomAIExportLogic(ScriptedLoadableModuleLogic):
@@ -236,7 +301,16 @@ class DicomAIExportLogic(ScriptedLoadableModuleLogic):
             return _("Choose the reference volume (the CT/MR loaded from DICOM the results lie on).")
         if not parameters.outputToDatabase and not str(parameters.outputFolder).strip(". "):
             return _("Choose an output folder.")
+        if parameters.outputToServer and not parameters.serverUrl.strip():
+            return _("Enter the DICOMweb server's URL (e.g. http://localhost:8042/dicom-web).")
         return ""
+
+    @staticmethod
+    def genericCodedSegments(node):
+        """Names of the segments of ``node`` an export would code as generic 'Tissue'."""
+        from dicomai_slicer.segmentation import generic_coded_segments
+
+        return generic_coded_segments(node)
 
     def export(self, parameters, progress=None):
         """Export what the parameter node says; returns ``dicomai_slicer.exporting.ExportResult``.
@@ -269,7 +343,39 @@ class DicomAIExportLogic(ScriptedLoadableModuleLogic):
             from DICOMLib import DICOMUtils
 
             DICOMUtils.importDicom(str(directory))
+        if parameters.outputToServer:
+            result.sent = self.sendToServer(
+                result.paths,
+                parameters.serverUrl.strip(),
+                user=parameters.serverUser.strip() or None,
+                passwordEnv=parameters.serverPasswordEnv.strip() or None,
+                progress=progress,
+            )
         return result
+
+    def captureViewAsDicom(self, volumeNode, outputFolder, segmentationNode=None, view="Red"):
+        """The slice view ``view`` (offscreen: the volume and the segmentation) as a DICOM
+        Secondary Capture in a new series of the volume's study; returns the file path."""
+        from dicomai_slicer.capture import capture_view_as_sc
+        from dicomai_slicer.dependencies import ensure_dependencies
+
+        ensure_dependencies()
+        return capture_view_as_sc(volumeNode, outputFolder, segmentationNode, view=view)
+
+    def sendToServer(self, paths, url, user=None, passwordEnv=None, progress=None):
+        """STOW-RS the files to a DICOMweb server and verify each one there; returns the
+        ``dicomai.dicomweb.SendReport``. Raises ``DicomWebError`` naming what is missing unless
+        every instance is verified."""
+        from dicomai.destinations import DicomWebDestination
+        from dicomai.dicomweb import Credentials, DicomWebError, format_send_report
+
+        destination = DicomWebDestination(url, Credentials(user=user, password_env=passwordEnv))
+        report = destination.store(
+            paths, progress=(lambda done, total: progress(done / total, _("sent"))) if progress else None
+        )
+        if not report.ok:
+            raise DicomWebError(format_send_report(report))
+        return report
 
     @staticmethod
     def _outputDirectory(parameters):

@@ -9,6 +9,12 @@ Python console::
     logic = slicer.util.getModuleLogic("DicomAIImport")   # or DicomAIImportLogic()
     nodes = logic.loadDicomObjects(["/data/ct", "/data/result.seg.dcm", "/data/report.sr.dcm"])
     nodes = logic.loadFolder("/data/case7")                 # everything in a folder, shown in the views
+    studies = logic.listServerStudies("http://localhost:8042/dicom-web")
+    series = logic.listServerSeries(url, studies[0]["study_instance_uid"])   # its SEG / SR / SC series
+    nodes = logic.loadFromServer(url, study_uid, series_uid)  # with the series it references
+
+Server credentials: a user name and the *name* of an environment variable holding the password
+(never the password itself, never stored in the scene).
 """
 
 from __future__ import annotations
@@ -29,6 +35,10 @@ from slicer.ScriptedLoadableModule import (
     ScriptedLoadableModuleWidget,
 )
 from slicer.util import VTKObservationMixin
+
+SETTINGS_URL = "DicomAI/DICOMweb/URL"
+SETTINGS_USER = "DicomAI/DICOMweb/User"
+SETTINGS_PASSWORD_ENV = "DicomAI/DICOMweb/PasswordVariable"
 
 
 def _ensureCorePath():
@@ -78,6 +88,13 @@ class DicomAIImportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         uiWidget.setMRMLScene(slicer.mrmlScene)
         self.logic = DicomAIImportLogic()
         self.ui.loadButton.connect("clicked(bool)", self.onLoadButton)
+        self.ui.listStudiesButton.connect("clicked(bool)", self.onListStudies)
+        self.ui.studyComboBox.connect("currentIndexChanged(int)", self.onStudyChanged)
+        self.ui.loadFromServerButton.connect("clicked(bool)", self.onLoadFromServer)
+        settings = slicer.app.settings()  # the server's URL and user are kept in Slicer's settings
+        self.ui.serverUrlLineEdit.text = str(settings.value(SETTINGS_URL, "") or "")
+        self.ui.serverUserLineEdit.text = str(settings.value(SETTINGS_USER, "") or "")
+        self.ui.serverPasswordEnvLineEdit.text = str(settings.value(SETTINGS_PASSWORD_ENV, "") or "")
         self.setParameterNode(self.logic.getParameterNode())
 
     def cleanup(self):
@@ -108,6 +125,64 @@ class DicomAIImportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         with slicer.util.tryWithErrorDisplay(_("Loading DICOM objects failed."), waitCursor=True):
             nodes = self.logic.loadFolder(self._parameterNode.inputPath, show=self._parameterNode.showInViews)
             self.ui.resultLabel.text = _("Loaded: ") + ", ".join(n.GetName() for n in nodes)
+
+    # ---------------------------------------------------------------------------- DICOMweb server
+    def _server(self):
+        return (
+            self.ui.serverUrlLineEdit.text.strip(),
+            self.ui.serverUserLineEdit.text.strip() or None,
+            self.ui.serverPasswordEnvLineEdit.text.strip() or None,
+        )
+
+    def onListStudies(self):
+        url, user, passwordEnv = self._server()
+        settings = slicer.app.settings()
+        settings.setValue(SETTINGS_URL, url)
+        settings.setValue(SETTINGS_USER, user or "")
+        settings.setValue(SETTINGS_PASSWORD_ENV, passwordEnv or "")  # the variable's name only
+        self.ui.studyComboBox.clear()
+        self.ui.seriesComboBox.clear()
+        self.ui.serverResultLabel.text = ""
+        with slicer.util.tryWithErrorDisplay(_("Listing the server's studies failed."), waitCursor=True):
+            studies = self.logic.listServerStudies(url, user, passwordEnv)
+            for study in studies:
+                text = "  ".join(
+                    str(v)
+                    for v in (study["patient_name"], study["study_date"], study["study_description"])
+                    if v
+                )
+                self.ui.studyComboBox.addItem(
+                    text or study["study_instance_uid"], study["study_instance_uid"]
+                )
+            self.ui.serverResultLabel.text = _("{count} study(ies)").format(count=len(studies))
+
+    def onStudyChanged(self, index=None):
+        self.ui.seriesComboBox.clear()
+        combo = self.ui.studyComboBox
+        if combo.currentIndex < 0:
+            return
+        url, user, passwordEnv = self._server()
+        with slicer.util.tryWithErrorDisplay(_("Listing the study's series failed."), waitCursor=True):
+            for row in self.logic.listServerSeries(
+                url, combo.itemData(combo.currentIndex), user, passwordEnv
+            ):
+                text = f"{row['modality']}  {row['series_description'] or ''}  ({row['instances']})"
+                self.ui.seriesComboBox.addItem(text, row["series_instance_uid"])
+
+    def onLoadFromServer(self):
+        url, user, passwordEnv = self._server()
+        study, series = self.ui.studyComboBox, self.ui.seriesComboBox
+        if study.currentIndex < 0 or series.currentIndex < 0:
+            return
+        with slicer.util.tryWithErrorDisplay(_("Loading from the server failed."), waitCursor=True):
+            nodes = self.logic.loadFromServer(
+                url,
+                study.itemData(study.currentIndex),
+                series.itemData(series.currentIndex),
+                user,
+                passwordEnv,
+            )
+            self.ui.serverResultLabel.text = _("Loaded: ") + ", ".join(n.GetName() for n in nodes)
 
 
 class DicomAIImportLogic(ScriptedLoadableModuleLogic):
@@ -140,6 +215,39 @@ class DicomAIImportLogic(ScriptedLoadableModuleLogic):
         """Everything in a folder (or one file), without importing into the DICOM database; shown
         in the slice views (images with segmentations and markups on top) unless ``show=False``."""
         return self.loadDicomObjects([path], show=show)
+
+    # ---------------------------------------------------------------------------- DICOMweb server
+    @staticmethod
+    def _connect(url, user=None, passwordEnv=None):
+        from dicomai.dicomweb import Credentials, connect
+
+        return connect(url, Credentials(user=user, password_env=passwordEnv))
+
+    def listServerStudies(self, url, user=None, passwordEnv=None):
+        """Studies on a DICOMweb server: dicts with patient_name, study_date, study_description,
+        study_instance_uid, modalities."""
+        from dicomai.dicomweb import query_studies
+
+        return query_studies(self._connect(url, user, passwordEnv))
+
+    def listServerSeries(self, url, studyUID, user=None, passwordEnv=None, kinds=("SEG", "SR", "OT", "SC")):
+        """The study's result series (SEG, SR, Secondary Capture) as dicts (modality, description...)."""
+        from dicomai.dicomweb import query_series
+
+        rows = query_series(self._connect(url, user, passwordEnv), study=studyUID)
+        return [r for r in rows if not kinds or r["modality"] in kinds]
+
+    def loadFromServer(self, url, studyUID, seriesUID, user=None, passwordEnv=None, show=True):
+        """Retrieve a series and the series it references (WADO-RS) into Slicer's temporary folder,
+        then load them through the same readers as files; returns the nodes."""
+        import tempfile
+
+        from dicomai.dicomweb import retrieve_with_references
+
+        base = getattr(getattr(slicer, "app", None), "temporaryPath", None) or tempfile.gettempdir()
+        folder = Path(tempfile.mkdtemp(prefix="DicomAIImport-server-", dir=base))
+        retrieve_with_references(self._connect(url, user, passwordEnv), studyUID, seriesUID, folder)
+        return self.loadDicomObjects([folder], show=show)
 
 
 class DicomAIImportTest(ScriptedLoadableModuleTest):

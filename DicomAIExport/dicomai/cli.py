@@ -19,6 +19,11 @@ from .errors import DicomAIError, InputError
 __all__ = ["main", "build_parser"]
 
 
+def _info(message, quiet: bool = False) -> None:
+    if message and not quiet:
+        print(f"dicomai: {message}", file=sys.stderr)
+
+
 def _warn(messages, quiet: bool = False) -> None:
     if quiet:
         return
@@ -31,7 +36,7 @@ def _cmd_export_seg(args) -> int:
     from .imageio import is_seg_nrrd, read_labelmap, read_seg_nrrd
     from .seg.content import SegmentationContent
     from .seg.encode import layers_overlap, write_seg
-    from .seg.metadata import complete_codes, load_metadata, segments_for_labels
+    from .seg.metadata import complete_codes, generic_warning, load_metadata, segments_for_labels
     from .source import read_source_series
 
     requested = (args.type or ("fractional" if args.probability else "binary")).upper()
@@ -40,8 +45,18 @@ def _cmd_export_seg(args) -> int:
             f"--probability gives probability maps, written as a FRACTIONAL SEG; --type {args.type} "
             "needs --labelmap (or use --type fractional)"
         )
-    source = read_source_series(args.source)
+    source = read_source_series(
+        args.source, series_uid=args.series, allow_nonuniform=args.allow_missing_slices
+    )
+    if args.allow_missing_slices and not source.uniform and source.lattice is None:
+        raise InputError(
+            f"--source {' '.join(args.source)}: the slice spacing is not uniform and no slice is missing "
+            "(--allow-missing-slices only covers missing slices): a regular series is needed"
+        )
     metadata = load_metadata(args.metadata)
+    if args.labels:
+        metadata = _with_label_names(metadata, args.labels)
+    terminologies = _terminologies(args.terminology)
     warnings: list = []
     if args.probability:
         from .seg.probability import content_from_probability_maps
@@ -52,14 +67,18 @@ def _cmd_export_seg(args) -> int:
             max_fractional_value=args.max_fractional_value,
             fractional_type=args.fractional_type,
             warnings=warnings,
+            terminologies=terminologies,
         )
         input_path = Path(args.probability[0])
     else:
         input_path = Path(args.labelmap)
         if is_seg_nrrd(input_path):
             content = read_seg_nrrd(input_path)
+            generic: list = []
             for s in content.segments:
-                complete_codes(s, warnings)
+                complete_codes(s, warnings, terminologies, generic)
+            if generic:
+                warnings.append(generic_warning(generic))
             if metadata.segments:
                 warnings.append(
                     f"{input_path.name} carries its own segment names and codes: metadata segments ignored"
@@ -67,15 +86,25 @@ def _cmd_export_seg(args) -> int:
             content.attributes = metadata.attributes
         else:
             labelmap, grid = read_labelmap(input_path)
+            if not args.labels:
+                metadata = _with_file_label_names(metadata, input_path, args.quiet)
             present = _present_labels(labelmap)
             if not present:
                 raise InputError(
                     f"labelmap {str(input_path)!r} is empty (every voxel is 0): there is no segment to write"
                 )
-            segments = segments_for_labels(present, metadata, warnings, source_name=input_path.name)
+            segments = segments_for_labels(
+                present, metadata, warnings, source_name=input_path.name, terminologies=terminologies
+            )
             content = SegmentationContent.from_labelmap(
                 labelmap, grid, segments, attributes=metadata.attributes
             )
+    if source.lattice is not None:
+        _info(content.move_to_grid(source.lattice, str(input_path)), args.quiet)
+        _drop_missing_slices(content, source, str(input_path))
+        warnings.append(f"{source.missing_slices}: no frame written for them (they hold no label)")
+    else:
+        _info(content.move_to_grid(source.grid, str(input_path)), args.quiet)
     out = Path(args.out) if args.out else _default_output(input_path)
     seg_type = requested
     if seg_type == "AUTO":
@@ -89,8 +118,19 @@ def _cmd_export_seg(args) -> int:
             f"segments of {input_path.name} overlap (some voxels belong to two segments): a LABELMAP SEG "
             "gives each voxel one segment; use --type binary, or --type auto to choose by content"
         )
+    from .errors import OutputExistsError
+
+    try:
+        result = _write_seg_cli(write_seg, content, source, out, seg_type, args)
+    except OutputExistsError as e:
+        raise _cli_words(e) from None
+    _finish_export(result, warnings, args)
+    return 0
+
+
+def _write_seg_cli(write_seg, content, source, out, seg_type, args):
     compression = None if args.compression == "auto" else args.compression
-    result = write_seg(
+    return write_seg(
         content,
         source,
         out,
@@ -105,6 +145,10 @@ def _cmd_export_seg(args) -> int:
         max_fractional_value=args.max_fractional_value,
         compression=compression,
     )
+
+
+def _finish_export(result, warnings, args) -> None:
+    args.written = [result.path]  # for --send (dicomai.dicomweb.cli)
     from .seg.encode import COMPRESSIONS
 
     compression_name = {v: k for k, v in COMPRESSIONS.items()}.get(result.transfer_syntax_uid, "?")
@@ -134,7 +178,87 @@ def _cmd_export_seg(args) -> int:
             f"wrote {result.path} ({result.segmentation_type} SEG, {len(result.segments)} segment(s), "
             f"{result.number_of_frames} frame(s){extra})"
         )
-    return 0
+
+
+def _with_file_label_names(metadata, path, quiet):
+    """Names from the labelmap file's own label table (TotalSegmentator ``--ml``) for the values
+    the metadata does not describe."""
+    from .imageio import read_label_names
+    from .seg.content import SegmentInfo
+    from .seg.metadata import SegmentMetadata
+
+    names = read_label_names(path)
+    described = metadata.by_label()
+    extra = {v: n for v, n in names.items() if v not in described}
+    if not extra:
+        return metadata
+    _info(f"{path}: {len(extra)} label name(s) from the file's label table", quiet)
+    segments = list(metadata.segments) + [
+        SegmentInfo(number=v, label=n, label_value=v) for v, n in sorted(extra.items())
+    ]
+    out = SegmentMetadata(segments, metadata.attributes, metadata.source if metadata.segments else str(path))
+    out.quiet_absent = True  # the table lists every class of the model
+    return out
+
+
+def _drop_missing_slices(content, source, name: str) -> None:
+    """Content on the full lattice of a series with missing slices -> on its present slices
+    (``source.grid``, by index); labelled voxels on a missing slice are an error."""
+    import numpy as np
+
+    from .errors import GeometryMismatchError
+
+    present = np.round(source.lattice.world_to_index(source.positions)[:, 0]).astype(int)
+    missing = np.setdiff1d(np.arange(source.lattice.shape[0]), present)
+    arrays = list(content.layers) + list(content.fractions.values())
+    count = sum(int(np.count_nonzero(a[missing])) for a in arrays)
+    if count:
+        raise GeometryMismatchError(
+            f"{name}: {count} labelled voxel(s) lie on the {len(missing)} missing slice(s) of the source "
+            f"(slice index {', '.join(str(int(k)) for k in missing)} of the full series): a SEG frame "
+            "needs a source image; clear those slices or give the complete series"
+        )
+    content.layers = [np.ascontiguousarray(a[present]) for a in content.layers]
+    content.fractions = {n: np.ascontiguousarray(a[present]) for n, a in content.fractions.items()}
+    content.grid = source.grid
+
+
+def _terminologies(paths) -> list:
+    from .terminology import load_terminology
+
+    return [load_terminology(p) for p in paths or []]
+
+
+def _with_label_names(metadata, spec: str):
+    """``--labels totalsegmentator[:TASK]``: TotalSegmentator's class names for the label values;
+    entries of --metadata win for their labelIDs."""
+    from .seg.content import SegmentInfo
+    from .seg.metadata import SegmentMetadata
+    from .terminology import totalsegmentator_classes
+
+    tool, _, task = spec.partition(":")
+    if tool.strip().lower() != "totalsegmentator":
+        raise InputError(
+            f"--labels {spec}: the known label sets are totalsegmentator[:TASK] (tasks total, total_mr)"
+        )
+    classes = totalsegmentator_classes(task.strip() or "total")
+    described = metadata.by_label()
+    segments = [
+        described.get(v) or SegmentInfo(number=v, label=name, label_value=v)
+        for v, name in sorted(classes.items())
+    ]
+    segments += [s for v, s in sorted(described.items()) if v not in classes]
+    out = SegmentMetadata(segments, metadata.attributes, f"--labels {spec}")
+    out.quiet_absent = True  # a result holds a subset of the classes
+    return out
+
+
+def _cli_words(e: Exception) -> Exception:
+    """An error raised by the API, reworded with the CLI option it means."""
+    from .errors import OutputExistsError
+
+    text = str(e).replace("--overwrite (overwrite=True)", "--overwrite")
+    return OutputExistsError(text) if isinstance(e, OutputExistsError) else e
 
 
 def _present_labels(labelmap) -> List[int]:
@@ -160,10 +284,39 @@ def _cmd_import_seg(args) -> int:
     from .seg.decode import read_seg
     from .source import read_source_series
 
-    source = read_source_series(args.source, allow_nonuniform=True) if args.source else None
-    content = read_seg(args.seg, source)
-    written = export_content_files(content, args.out, overwrite=args.overwrite)
-    _warn(content.warnings + (source.warnings if source else []), args.quiet)
+    if args.series and not args.source:
+        raise InputError("--series picks a series of --source: give --source too")
+    source = None
+    if args.source:
+        source = read_source_series(
+            args.source,
+            allow_nonuniform=True,
+            series_uid=args.series,
+            refuse_missing_slices=not args.allow_missing_slices,
+        )
+    if source is not None and source.lattice is not None:
+        # slices missing: every frame placed by its own position on the series' full lattice
+        content = read_seg(args.seg, None)
+        content.move_to_grid(source.lattice, f"SEG {args.seg}", "the source series", same_extent=False)
+        content.warnings.append(
+            f"{source.missing_slices}: the output covers every slice position, the missing ones included"
+        )
+        source.warnings = []
+    else:
+        content = read_seg(args.seg, source)
+    if args.like:
+        from .imageio import read_image_grid
+
+        like = read_image_grid(args.like)
+        _info(content.move_to_grid(like, f"SEG {args.seg}", args.like, same_extent=False), args.quiet)
+    values, value_warnings = _label_values(content, args)
+    from .errors import OutputExistsError
+
+    try:
+        written = export_content_files(content, args.out, overwrite=args.overwrite, label_values=values)
+    except OutputExistsError as e:
+        raise _cli_words(e) from None
+    _warn(value_warnings + content.warnings + (source.warnings if source else []), args.quiet)
     counts = content.voxel_counts() if args.json else {}
     if args.json:
         print(
@@ -184,6 +337,34 @@ def _cmd_import_seg(args) -> int:
             print(f"wrote {p}")
         print(f"{len(content.segments)} segment(s) from {args.seg} ({content.segmentation_type})")
     return 0
+
+
+def _label_values(content, args) -> tuple:
+    """Segment number -> output label value: the values the SEG recorded (export-seg keeps the
+    labelmap's), or with --metadata the labelIDs matched by code then label."""
+    from .seg.labelvalues import complete_label_values, label_ids_from_metadata, read_label_values_from_file
+
+    numbers = [s.number for s in content.segments]
+    warnings: list = []
+    reserved: list = []
+    if args.metadata:
+        from .seg.metadata import load_metadata
+
+        meta = load_metadata(args.metadata)
+        if not meta.segments:
+            raise InputError(
+                f"--metadata {args.metadata}: no segmentAttributes with labelIDs to map the segments to"
+            )
+        values, missing = label_ids_from_metadata(content.segments, meta)
+        reserved = [s.label_value for s in meta.segments]
+        if missing:
+            warnings.append(
+                f"{len(missing)} segment(s) of {args.seg} found no labelID in {args.metadata} (by code, "
+                f"then by label): {', '.join(missing)}; written with the next free values"
+            )
+    else:
+        values = read_label_values_from_file(args.seg)
+    return complete_label_values(numbers, values, reserved), warnings
 
 
 def _cmd_info(args) -> int:
@@ -229,7 +410,15 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         nargs="+",
         metavar="DIR",
-        help="folder (or files) of the CT/MR/PT series the labelmap was made on",
+        help="folder, files or DICOMDIR of the CT/MR/PT series the labelmap was made on",
+    )
+    e.add_argument("--series", metavar="UID", help="the SeriesInstanceUID to use when --source holds several")
+    e.add_argument(
+        "--allow-missing-slices",
+        action="store_true",
+        help="accept a --source series with missing slices: the labelmap covers every slice position "
+        "(missing ones included, which must hold no label); frames are written for the present slices "
+        "(default: an error naming the gap)",
     )
     given = e.add_mutually_exclusive_group(required=True)
     given.add_argument(
@@ -246,6 +435,19 @@ def build_parser() -> argparse.ArgumentParser:
         "written as a FRACTIONAL SEG",
     )
     e.add_argument("--metadata", metavar="JSON", help="segment metadata in dcmqi's JSON format")
+    e.add_argument(
+        "--labels",
+        metavar="SET",
+        help="name and code the label values as a known model's classes: totalsegmentator (task "
+        "total, 117 classes) or totalsegmentator:TASK (total, total_mr); --metadata entries win",
+    )
+    e.add_argument(
+        "--terminology",
+        action="append",
+        metavar="FILE",
+        help="codes for segment labels: a Slicer .term.json context or a TotalSegmentator-style CSV "
+        "(repeatable; searched before the shipped contexts, see docs/terminology.md)",
+    )
     e.add_argument("--out", metavar="FILE", help="output SEG file (default: <labelmap>.seg.dcm)")
     e.add_argument(
         "--type",
@@ -312,6 +514,26 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="output labelmap (.nrrd, .nii.gz, .nii, .mha) or Slicer segmentation (.seg.nrrd)",
     )
+    i.add_argument("--series", metavar="UID", help="the SeriesInstanceUID to use when --source holds several")
+    i.add_argument(
+        "--allow-missing-slices",
+        action="store_true",
+        help="accept a --source series with missing slices: the output covers every slice position "
+        "and each frame is placed by its own position (default: an error naming the gap)",
+    )
+    i.add_argument(
+        "--like",
+        metavar="IMAGE",
+        help="write the output on the grid and axis order of this image (e.g. the dcm2niix NIfTI a "
+        "model ran on); its voxels must coincide with the SEG's (see docs/nifti.md)",
+    )
+    i.add_argument(
+        "--metadata",
+        metavar="JSON",
+        help="dcmqi-style metadata whose labelIDs the output uses: each segment takes the labelID of "
+        "the entry with its codes, else its label (default: the label values the SEG recorded, else "
+        "the segment numbers; see docs/label-values.md)",
+    )
     i.add_argument("--overwrite", action="store_true", help="replace existing output files")
     i.set_defaults(func=_cmd_import_seg)
 
@@ -324,10 +546,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_optional_commands(sub, common) -> None:
-    """Subpackages that bring their own commands (``dicomai.sr``: export-sr, import-sr)."""
+    """Modules that bring their own commands (``dicomai.sr``: export-sr, import-sr; ``dicomai.sc``:
+    export-sc; batch; ``dicomai.dicomweb``: send, query, retrieve, and server options on every
+    export-*)."""
     import importlib
 
-    for name in ("dicomai.sr.cli",):
+    # dicomweb last: it extends every export-* command
+    for name in ("dicomai.sr.cli", "dicomai.sc.cli", "dicomai.batch", "dicomai.dicomweb.cli"):
         try:
             module = importlib.import_module(name)
         except ImportError as e:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import os
 import re
+import zlib
 from pathlib import Path
 from typing import Optional, Tuple
 
@@ -23,6 +24,9 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "is_seg_nrrd",
     "read_image",
+    "read_image_grid",
+    "check_label_values",
+    "read_label_names",
     "read_labelmap",
     "read_seg_nrrd",
     "write_image",
@@ -67,7 +71,112 @@ def read_image(path) -> Tuple[np.ndarray, Grid]:
         if nrrd is not None and nrrd.array.ndim in (2, 3) and nrrd.affine is not None:
             array = nrrd.array if nrrd.array.ndim == 3 else nrrd.array[None]
             return array, Grid(array.shape, nrrd.affine)
+    if p.name.lower().endswith((".nii", ".nii.gz")):
+        nifti = _read_nifti(p)
+        if nifti is not None:
+            return nifti
     return _read_with_sitk(p)
+
+
+# NIfTI-1 datatype codes read directly (others go through SimpleITK)
+_NIFTI_TYPES = {
+    2: np.uint8,
+    4: np.int16,
+    8: np.int32,
+    16: np.float32,
+    64: np.float64,
+    256: np.int8,
+    512: np.uint16,
+    768: np.uint32,
+}
+
+
+def _read_nifti(p: Path) -> Optional[Tuple[np.ndarray, Grid]]:
+    """Read a plain 3D NIfTI-1 file's voxels straight into one array; None to leave it to SimpleITK.
+
+    ITK reads a .nii.gz into a buffer of its own and copies it into the image (2.8x the voxels at
+    the peak). Here the geometry still comes from ITK (header only: its sform/qform rules), and the
+    voxels are streamed from the (gzip) file into the array. Files with scaling (scl_slope not 0
+    or 1, scl_inter not 0), more than 3 dimensions, NIfTI-2 or other data types go to SimpleITK.
+    """
+    import struct
+
+    opener = gzip.open if p.name.lower().endswith(".gz") else open
+    try:
+        with opener(p, "rb") as f:
+            header = f.read(348)
+    except (OSError, EOFError, zlib.error):
+        return None
+    if len(header) < 348:
+        return None
+    for endian in ("<", ">"):
+        if struct.unpack(endian + "i", header[:4])[0] == 348:
+            break
+    else:
+        return None  # NIfTI-2 or not NIfTI: SimpleITK decides
+    dims = struct.unpack(endian + "8h", header[40:56])
+    datatype = struct.unpack(endian + "h", header[70:72])[0]
+    vox_offset, slope, inter = struct.unpack(endian + "3f", header[108:120])
+    ndim = dims[0]
+    if not 2 <= ndim <= 7 or any(d != 1 for d in dims[4 : ndim + 1]) or min(dims[1 : min(ndim, 3) + 1]) < 1:
+        return None
+    if datatype not in _NIFTI_TYPES or header[344:348] not in (b"n+1\0", b"ni1\0"):
+        return None
+    if header[344:348] != b"n+1\0":
+        return None  # header and data in two files
+    if slope not in (0.0, 1.0) or inter != 0.0 or not np.isfinite(vox_offset) or vox_offset < 348:
+        return None
+    grid = _grid_from_header(p)
+    if grid is None:
+        return None
+    dtype = np.dtype(_NIFTI_TYPES[datatype]).newbyteorder(endian)
+    count = int(np.prod(grid.shape))
+    gzipped = p.name.lower().endswith(".gz")
+    if gzipped:
+        array = _read_voxels(p, dtype, count, "NIfTI", gzipped=True, stream_offset=int(vox_offset))
+    else:
+        array = _read_voxels(p, dtype, count, "NIfTI", file_offset=int(vox_offset))
+    if not dtype.isnative:
+        array = array.astype(dtype.newbyteorder("="))
+    return array.reshape(grid.shape), grid
+
+
+def _grid_from_header(p: Path) -> Optional[Grid]:
+    import SimpleITK as sitk
+
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(p))
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError:
+        return None  # SimpleITK's full read gives the error message
+    if reader.GetNumberOfComponents() != 1 or reader.GetDimension() not in (2, 3):
+        return None
+    return Grid.from_sitk(reader)
+
+
+def read_image_grid(path) -> Grid:
+    """The grid of an image file, from its header only (NRRD, NIfTI, MHA)."""
+    import SimpleITK as sitk
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"image file {str(p)!r} does not exist")
+    if not _has_image_extension(p):
+        raise InputError(
+            f"{str(p)!r}: unknown image format; use NRRD (.nrrd), NIfTI (.nii, .nii.gz) or MetaImage (.mha)"
+        )
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(p))
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError as e:
+        first = str(e).strip().splitlines()[-1] if str(e).strip() else "unreadable"
+        raise InputError(f"cannot read image {str(p)!r}: {first}") from e
+    dim = reader.GetDimension()
+    if dim not in (2, 3):
+        raise InputError(f"{str(p)!r} is {dim}D; a 3D image is needed")
+    return Grid.from_sitk(reader)
 
 
 def _read_with_sitk(p: Path) -> Tuple[np.ndarray, Grid]:
@@ -86,28 +195,168 @@ def _read_with_sitk(p: Path) -> Tuple[np.ndarray, Grid]:
     if image.GetDimension() not in (2, 3):
         raise InputError(f"{str(p)!r} is {image.GetDimension()}D; a 3D image is needed")
     grid = Grid.from_sitk(image)
-    array = sitk.GetArrayFromImage(image).reshape(grid.shape)
-    del image
+    # a view of ITK's buffer, not a copy: the array's base keeps the image alive
+    array = np.asarray(_KeepAlive(sitk.GetArrayViewFromImage(image), image)).reshape(grid.shape)
+    if np.issubdtype(array.dtype, np.floating):
+        raw = _nifti_float_voxels(p, array.shape)  # ITK's NIfTI reader turns NaN and inf into 0
+        if raw is not None:
+            array = raw
     return array, grid
 
 
+class _KeepAlive:
+    """Exposes an array's buffer while holding a reference to the object that owns the memory."""
+
+    def __init__(self, view: np.ndarray, owner) -> None:
+        self.__array_interface__ = view.__array_interface__
+        self._view = view
+        self._owner = owner
+
+
+#: The largest label value: labels are unsigned 32-bit integers (dcmqi labelIDs, Slicer label values).
+MAX_LABEL_VALUE = 2**32 - 1
+
+
 def read_labelmap(path) -> Tuple[np.ndarray, Grid]:
-    """Read an integer labelmap (float files holding whole numbers are accepted)."""
+    """Read an integer labelmap (float files holding whole numbers are accepted).
+
+    Raises
+    ------
+    InputError
+        NaN or infinite voxels, fractional, negative or too large values (> 2**32 - 1): the
+        message names the file, counts the voxels and gives the first one's (x, y, z) index.
+    """
     array, grid = read_image(path)
+    check_label_values(array, str(path))
     if not np.issubdtype(array.dtype, np.integer):
-        if array.size and not np.all(np.equal(np.mod(array, 1), 0)):
-            raise InputError(
-                f"{str(path)!r} holds fractional values ({array.dtype}); a labelmap holds whole "
-                "label numbers (for probabilities use --type fractional --probability)"
-            )
         array = array.astype(np.int64)
-    if array.size and array.min() < 0:
-        raise InputError(
-            f"{str(path)!r} holds negative label values (min {array.min()}); labels must be >= 0"
-        )
     top = int(array.max()) if array.size else 0
     dtype = np.uint8 if top < 256 else np.uint16 if top < 65536 else np.uint32
     return array.astype(dtype, copy=False), grid
+
+
+def _first(mask: np.ndarray) -> str:
+    k, r, c = (int(v) for v in np.argwhere(mask)[0])
+    return f"({c}, {r}, {k})"
+
+
+def check_label_values(array: np.ndarray, name: str) -> None:
+    """Raise :class:`InputError` unless every voxel is a whole number 0..:data:`MAX_LABEL_VALUE`."""
+    if not array.size:
+        return
+
+    def fail(mask, what, hint):
+        n = int(np.count_nonzero(mask))
+        raise InputError(
+            f"{name!r}: {n} voxel(s) {what}, the first at voxel (x, y, z) = {_first(mask)}; {hint}"
+        )
+
+    labels_hint = f"a labelmap holds whole label numbers 0..{MAX_LABEL_VALUE}"
+    if np.issubdtype(array.dtype, np.floating):
+        finite = np.isfinite(array)
+        if not finite.all():
+            nan = np.isnan(array)
+            if nan.any():
+                fail(nan, "are NaN", labels_hint + " (set them to 0 or a label first)")
+            fail(~finite, "are infinite", labels_hint)
+        fractional = array != np.floor(array)
+        if fractional.any():
+            fail(
+                fractional,
+                f"hold fractional values ({array.dtype})",
+                labels_hint + " (for probabilities use --type fractional --probability)",
+            )
+    if np.issubdtype(array.dtype, np.signedinteger) or np.issubdtype(array.dtype, np.floating):
+        if array.min() < 0:
+            fail(array < 0, f"hold negative values (min {array.min():g})", "labels must be >= 0")
+    if array.max() > MAX_LABEL_VALUE:
+        fail(
+            array > MAX_LABEL_VALUE, f"hold values above {MAX_LABEL_VALUE} (max {array.max():g})", labels_hint
+        )
+
+
+def read_label_names(path) -> dict:
+    """Label value -> name from a NIfTI-1 file's label table extension, as TotalSegmentator's
+    ``--ml`` output carries it (a CIFTI/Caret ``<LabelTable>`` of ``<Label Key="5">liver</Label>``);
+    empty for other files."""
+    name = str(path).lower()
+    if not name.endswith((".nii", ".nii.gz")):
+        return {}
+    opener = gzip.open if name.endswith(".gz") else open
+    try:
+        with opener(os.fspath(path), "rb") as f:
+            head = f.read(352)
+            if len(head) < 352:
+                return {}
+            endian = "<" if int(np.frombuffer(head[:4], "<i4")[0]) == 348 else ">"
+            if int(np.frombuffer(head[:4], endian + "i4")[0]) != 348 or head[348] == 0:
+                return {}
+            offset = int(np.frombuffer(head[108:112], endian + "f4")[0])
+            blob = f.read(max(0, offset - 352))
+    except (OSError, EOFError):
+        return {}
+    out: dict = {}
+    pos = 0
+    while pos + 8 <= len(blob):
+        size, _code = (int(v) for v in np.frombuffer(blob[pos : pos + 8], endian + "i4"))
+        if size < 8:
+            break
+        text = blob[pos + 8 : pos + size].decode("utf-8", errors="replace")
+        if "<LabelTable>" in text:
+            for key, cdata, plain in re.findall(
+                r'<Label\s[^>]*?Key="(\d+)"[^>]*>\s*(?:<!\[CDATA\[(.*?)\]\]>|([^<]*))\s*</Label>', text, re.S
+            ):
+                label = (cdata or plain).strip()
+                if label and int(key) > 0:
+                    out[int(key)] = label
+        pos += size
+    return out
+
+
+_NIFTI_FLOATS = {16: "f4", 64: "f8"}
+
+
+def _nifti_float_voxels(path, shape) -> Optional[np.ndarray]:
+    """The voxels of a float NIfTI-1/2 file as stored (NaN and inf kept), or None when ``path``
+    is no such file. Shape ``(k, r, c)`` like SimpleITK's array of it (NIfTI keeps x fastest)."""
+    name = str(path).lower()
+    if not name.endswith((".nii", ".nii.gz")):
+        return None
+    opener = gzip.open if name.endswith(".gz") else open
+    with opener(os.fspath(path), "rb") as f:
+        head = f.read(540)
+        if len(head) < 348:
+            return None
+        for endian in ("<", ">"):
+            size = int(np.frombuffer(head[:4], endian + "i4")[0])
+            if size in (348, 540):
+                break
+        else:
+            return None
+        if size == 348:
+            dims = np.frombuffer(head[40:56], endian + "i2")
+            code = int(np.frombuffer(head[70:72], endian + "i2")[0])
+            offset = int(np.frombuffer(head[108:112], endian + "f4")[0])
+            slope, inter = (float(v) for v in np.frombuffer(head[112:120], endian + "f4"))
+        else:
+            dims = np.frombuffer(head[16:80], endian + "i8")
+            code = int(np.frombuffer(head[12:14], endian + "i2")[0])
+            offset = int(np.frombuffer(head[168:176], endian + "i8")[0])
+            slope, inter = (float(v) for v in np.frombuffer(head[176:192], endian + "f8"))
+        if code not in _NIFTI_FLOATS:
+            return None
+        count = int(np.prod(shape))
+        if int(np.prod([max(1, int(d)) for d in dims[1 : int(dims[0]) + 1]])) != count:
+            return None
+        f.seek(offset)
+        dtype = np.dtype(endian + _NIFTI_FLOATS[code])
+        data = f.read(count * dtype.itemsize)
+    if len(data) < count * dtype.itemsize:
+        return None
+    array = np.frombuffer(data, dtype).reshape(shape).astype(dtype.newbyteorder("="))
+    if slope not in (0.0, 1.0) or inter != 0.0:
+        array = array * (slope or 1.0) + inter
+    return array
 
 
 def write_image(path, array: np.ndarray, grid: Grid, compress: bool = True) -> None:
@@ -160,15 +409,65 @@ class _Nrrd:
         self.fields = fields
 
 
+def _nrrd_header(p: Path) -> Tuple[bytes, int]:
+    """The header bytes of a single-file NRRD and the offset of its data (after the blank line)."""
+    header = b""
+    with open(p, "rb") as f:
+        while True:
+            chunk = f.read(65536)
+            if not chunk:
+                break
+            start = max(len(header) - 1, 0)
+            header += chunk
+            sep = header.find(b"\n\n", start)
+            if sep >= 0:
+                if not header.startswith(b"NRRD"):
+                    break
+                return header[:sep], sep + 2
+            if len(header) > (16 << 20):  # no NRRD header is that long
+                break
+    raise InputError(f"{str(p)!r} is not a NRRD file")
+
+
+_READ_CHUNK = 8 << 20
+
+
+def _read_voxels(
+    p: Path, dtype, count: int, kind: str, file_offset: int = 0, gzipped: bool = False, stream_offset: int = 0
+) -> np.ndarray:
+    """Read ``count`` voxels straight into one array: no whole-file bytes object beside it.
+
+    The data starts ``file_offset`` bytes into the file (NRRD: after its text header); when it is
+    gzipped, ``stream_offset`` more bytes into the decompressed stream (NIfTI .nii.gz).
+    """
+    array = np.empty(count, dtype=dtype)
+    view = memoryview(array.view(np.uint8).reshape(-1))
+    got = 0
+    with open(p, "rb") as f:
+        f.seek(file_offset)
+        try:
+            stream = gzip.GzipFile(fileobj=f, mode="rb") if gzipped else f
+            if stream_offset:
+                stream.seek(stream_offset, 1)
+            while got < len(view):
+                # bounded pieces: gzip's readinto allocates a bytes object of the size asked for
+                n = stream.readinto(view[got : got + _READ_CHUNK])
+                if not n:
+                    break
+                got += n
+        except (OSError, EOFError, zlib.error) as e:
+            raise InputError(f"{str(p)!r}: {kind} data cannot be read or decompressed ({e})") from None
+    if got < len(view):
+        raise InputError(f"{str(p)!r}: {kind} data is truncated ({got} of {len(view)} bytes)")
+    return array
+
+
 def _read_nrrd(path) -> _Nrrd:
     """Read a single-file NRRD (raw or gzip). Axes of kind list/vector must come first."""
     p = Path(path)
-    raw = p.read_bytes()
-    sep = raw.find(b"\n\n")
-    if not raw.startswith(b"NRRD") or sep < 0:
-        raise InputError(f"{str(p)!r} is not a NRRD file")
+    header, data_offset = _nrrd_header(p)
     fields, keys = {}, {}
-    for line in raw[:sep].decode("utf-8", errors="replace").splitlines()[1:]:
+    for line in header.decode("utf-8", errors="replace").splitlines()[1:]:
         if line.startswith("#"):
             continue
         if ":=" in line:
@@ -192,15 +491,11 @@ def _read_nrrd(path) -> _Nrrd:
     domain = [i for i, d in enumerate(dirs) if d != "none"]
     if len(dirs) != len(sizes) or domain != list(range(len(sizes) - len(domain), len(sizes))):
         raise _NrrdUnsupported("non-domain axes after domain axes")
-    data = raw[sep + 2 :]
-    if enc in ("gzip", "gz"):
-        data = gzip.decompress(data)
     if dtype.itemsize > 1:
         dtype = dtype.newbyteorder("<" if fields.get("endian", "little") == "little" else ">")
     count = int(np.prod(sizes))
-    if len(data) < count * dtype.itemsize:
-        raise InputError(f"{str(p)!r}: NRRD data is truncated")
-    array = np.frombuffer(data, dtype=dtype, count=count).reshape(sizes[::-1])
+    array = _read_voxels(p, dtype, count, "NRRD", file_offset=data_offset, gzipped=enc != "raw")
+    array = array.reshape(sizes[::-1])
     if not dtype.isnative:
         array = array.astype(dtype.newbyteorder("="))
     # numpy order puts the list axis (if any) last: move it first for the caller

@@ -19,7 +19,8 @@ SOP_CLASS_NAMES = {
     "1.2.840.10008.5.1.4.1.1.7": "Secondary Capture Image Storage",
 }
 
-# modality -> function(dataset, path) -> dict with type-specific fields; SR registers itself
+# SOP class UID or modality -> function(dataset, path) -> dict with type-specific fields
+# (dicomai.sc registers its SOP classes)
 _DESCRIBERS: Dict[str, Callable] = {}
 
 
@@ -59,8 +60,8 @@ def describe(path) -> dict:
         from .sr.info import describe_sr  # the SR package describes its documents
 
         out.update(describe_sr(ds, path))
-    elif modality in _DESCRIBERS:
-        out.update(_DESCRIBERS[modality](ds, path))
+    elif sop in _DESCRIBERS or modality in _DESCRIBERS:  # families register by SOP class or modality
+        out.update((_DESCRIBERS.get(sop) or _DESCRIBERS[modality])(ds, path))
     else:
         out.update(
             {
@@ -167,6 +168,6 @@ def format_description(info: dict) -> str:
                 f"  {s['number']:>3}  {s['label'][:24]:<24}  {_code_text(s['category'])[:36]:<36} / "
                 f"{typ[:30]:<30} {frames:>6}"
             )
-    elif info.get("kind") == "SR" and info.get("text"):
+    elif info.get("kind") in ("SR", "SC") and info.get("text"):
         lines.extend("  " + t for t in info["text"])
     return "\n".join(lines)

@@ -34,3 +34,14 @@ SR_SOP_CLASSES = {
     COMPREHENSIVE_3D_SR: "Comprehensive 3D SR Storage",
     "1.2.840.10008.5.1.4.1.1.88.35": "Extensible SR Storage",
 }
+
+SECONDARY_CAPTURE_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.7"
+
+#: SOP class UID -> name, for the Secondary Capture images we write and describe
+SECONDARY_CAPTURE_SOP_CLASSES = {
+    SECONDARY_CAPTURE_IMAGE_STORAGE: "Secondary Capture Image Storage",
+    "1.2.840.10008.5.1.4.1.1.7.1": "Multi-frame Single Bit Secondary Capture Image Storage",
+    "1.2.840.10008.5.1.4.1.1.7.2": "Multi-frame Grayscale Byte Secondary Capture Image Storage",
+    "1.2.840.10008.5.1.4.1.1.7.3": "Multi-frame Grayscale Word Secondary Capture Image Storage",
+    "1.2.840.10008.5.1.4.1.1.7.4": "Multi-frame True Color Secondary Capture Image Storage",
+}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence, Union
+from typing import Iterable, Optional, Sequence, Union
 
 import numpy as np
 
@@ -50,6 +50,11 @@ class SourceSeries:
     grid: Grid
     warnings: list = field(default_factory=list)
     uniform: bool = True
+    #: When slices are missing: the regular lattice of every slice position, missing ones included
+    #: (``grid`` then places the present slices by index). None otherwise.
+    lattice: Optional[Grid] = None
+    #: When slices are missing: one line naming the gap(s).
+    missing_slices: str = ""
 
     @property
     def first(self):
@@ -126,10 +131,45 @@ def list_dicom_files(paths: Union[PathLike, Iterable[PathLike]]) -> list:
                     if n.startswith(".") or n.upper() == "DICOMDIR":
                         continue
                     out.append(str(Path(root) / n))
+        elif p.is_file() and _is_dicomdir(p):
+            out.extend(_dicomdir_files(p))
         elif p.is_file():
             out.append(str(p))
         else:
             raise SourceSeriesError(f"source {str(p)!r} does not exist: give a folder or DICOM files")
+    return out
+
+
+def _is_dicomdir(p: Path) -> bool:
+    if p.name.upper() == "DICOMDIR":
+        return True
+    try:
+        with open(p, "rb") as f:
+            head = f.read(400)
+    except OSError:
+        return False
+    return head[128:132] == b"DICM" and b"1.2.840.10008.1.3.10" in head
+
+
+def _dicomdir_files(p: Path) -> list:
+    """The image files a DICOMDIR references (its IMAGE records), as paths."""
+    import pydicom
+
+    try:
+        ds = pydicom.dcmread(str(p))
+    except Exception as e:
+        raise SourceSeriesError(f"source {str(p)!r}: unreadable DICOMDIR ({e})") from e
+    out = []
+    for rec in ds.get("DirectoryRecordSequence", []):
+        ref = rec.get("ReferencedFileID")
+        if not ref:
+            continue
+        parts = [ref] if isinstance(ref, str) else list(ref)
+        f = p.parent.joinpath(*[str(x) for x in parts])
+        if f.is_file():
+            out.append(str(f))
+    if not out:
+        raise SourceSeriesError(f"source {str(p)!r}: the DICOMDIR references no file that exists beside it")
     return out
 
 
@@ -144,7 +184,10 @@ def _read_header(path: str):
 
 
 def read_source_series(
-    source: Union[PathLike, Sequence[PathLike]], allow_nonuniform: bool = False
+    source: Union[PathLike, Sequence[PathLike]],
+    allow_nonuniform: bool = False,
+    series_uid: Optional[str] = None,
+    refuse_missing_slices: bool = False,
 ) -> SourceSeries:
     """Read the headers of one single-frame image series and sort it along the slice normal.
 
@@ -156,6 +199,12 @@ def read_source_series(
     allow_nonuniform:
         Accept slices that are not evenly spaced (for reading objects that reference them by
         instance); the grid then has the mean spacing, ``uniform`` is False and a warning says so.
+    series_uid:
+        The SeriesInstanceUID to use when the source holds several series.
+    refuse_missing_slices:
+        Refuse a series with missing slices (gaps of whole multiples of the slice spacing) even
+        with ``allow_nonuniform``; the error names the gap. Without it such a series is accepted
+        with ``allow_nonuniform`` and ``lattice`` holds the full regular grid.
 
     Raises
     ------
@@ -163,7 +212,10 @@ def read_source_series(
         No image found; more than one series; mixed frames of reference, orientations or
         image sizes; multi-frame images; duplicate or non-uniformly spaced slice positions.
     """
-    label = str(source) if isinstance(source, (str, os.PathLike)) else f"{len(source)} path(s)"
+    if isinstance(source, (str, os.PathLike)):
+        label = str(source)
+    else:
+        label = str(source[0]) if len(source) == 1 else f"{len(source)} path(s)"
     files = list_dicom_files(source)
     images = []
     skipped_objects = 0
@@ -186,18 +238,24 @@ def read_source_series(
     by_series: dict = {}
     for f, ds in images:
         by_series.setdefault(str(ds.get("SeriesInstanceUID", "")), []).append((f, ds))
-    if len(by_series) > 1:
+
+    def listing() -> str:
         parts = []
-        for uid, items in by_series.items():
-            ds0 = items[0][1]
+        for uid, its in by_series.items():
+            ds0 = its[0][1]
             parts.append(
-                f"{ds0.get('Modality', '?')} series {uid} "
-                f"({ds0.get('SeriesDescription', '')!r}, {len(items)} image(s))"
+                f"--series {uid} ({ds0.get('Modality', '?')}, {ds0.get('SeriesDescription', '')!r}, "
+                f"{len(its)} image(s))"
             )
+        return "; ".join(parts)
+
+    if series_uid is not None:
+        if str(series_uid) not in by_series:
+            raise SourceSeriesError(f"source {label} holds no series {series_uid}; it holds: {listing()}")
+        by_series = {str(series_uid): by_series[str(series_uid)]}
+    if len(by_series) > 1:
         raise SourceSeriesError(
-            f"source {label} holds {len(by_series)} image series: "
-            + "; ".join(parts)
-            + ". Give a folder (or files) with exactly one series"
+            f"source {label} holds {len(by_series)} image series; pick one with {listing()}"
         )
     items = next(iter(by_series.values()))
 
@@ -220,7 +278,7 @@ def read_source_series(
     has_geometry = all("ImagePositionPatient" in ds and "ImageOrientationPatient" in ds for _, ds in items)
     if not has_geometry:
         return _projection_series(items, label)
-    return _volume_series(items, label, allow_nonuniform)
+    return _volume_series(items, label, allow_nonuniform, refuse_missing_slices)
 
 
 def _pixel_spacing(ds) -> list:
@@ -231,7 +289,31 @@ def _pixel_spacing(ds) -> list:
     return [1.0, 1.0]
 
 
-def _volume_series(items, label, allow_nonuniform=False) -> SourceSeries:
+def _missing_slices(gaps: np.ndarray, items, dist) -> tuple:
+    """``(spacing, description)`` when the uneven gaps are whole multiples (2 or more) of the
+    smallest regular spacing, i.e. slices are missing; ``(None, "")`` otherwise."""
+    step = float(np.median(gaps))
+    ratio = gaps / step
+    whole = np.round(ratio)
+    if (
+        step <= 0
+        or np.max(np.abs(ratio - whole)) > _SPACING_TOLERANCE * 5
+        or whole.max() < 2
+        or whole.min() < 1
+    ):
+        return None, ""
+    parts = []
+    for i in np.flatnonzero(whole >= 2):
+        n = int(whole[i]) - 1
+        parts.append(
+            f"{n} slice(s) missing between {Path(items[i][0]).name} and {Path(items[i + 1][0]).name} "
+            f"({dist[i]:.2f} and {dist[i + 1]:.2f} mm along the normal: a gap of {gaps[i]:.4g} mm, "
+            f"spacing {step:.4g} mm)"
+        )
+    return step, "; ".join(parts)
+
+
+def _volume_series(items, label, allow_nonuniform=False, refuse_missing_slices=False) -> SourceSeries:
     ds0 = items[0][1]
     iop = np.asarray([float(v) for v in ds0.ImageOrientationPatient])
     for f, ds in items[1:]:
@@ -249,6 +331,8 @@ def _volume_series(items, label, allow_nonuniform=False) -> SourceSeries:
     positions, dist = positions[order], dist[order]
     warnings = []
     uniform = True
+    lattice = None
+    missing = ""
     if len(items) > 1:
         gaps = np.diff(dist)
         if np.any(gaps < 1e-3):
@@ -259,17 +343,29 @@ def _volume_series(items, label, allow_nonuniform=False) -> SourceSeries:
                 "(echoes, phases, time points): give the files of one volume"
             )
         mean = float(np.mean(gaps))
-        if np.max(np.abs(gaps - mean)) > _SPACING_TOLERANCE * mean + 1e-3 and allow_nonuniform:
+        irregular = np.max(np.abs(gaps - mean)) > _SPACING_TOLERANCE * mean + 1e-3
+        step, missing = _missing_slices(gaps, items, dist) if irregular else (None, "")
+        if missing and (refuse_missing_slices or not allow_nonuniform):
+            raise SourceSeriesError(
+                f"source {label}: slice spacing is not uniform, {missing}. A regular series is needed: give "
+                "the complete series, or pass --allow-missing-slices (docs/nifti.md)"
+            )
+        if irregular and allow_nonuniform:
             uniform = False
             warnings.append(
                 f"source {label}: slice spacing is not uniform ({gaps.min():.4f} to {gaps.max():.4f} mm); "
                 "slices are used by index, the grid has the mean spacing"
             )
-        elif np.max(np.abs(gaps - mean)) > _SPACING_TOLERANCE * mean + 1e-3:
+            if missing:
+                count = int(round((dist[-1] - dist[0]) / step)) + 1
+                vector = (positions[-1] - positions[0]) / (count - 1)
+                lattice = Grid.from_dicom(
+                    positions[0], iop, _pixel_spacing(ds0), vector, (count, int(ds0.Rows), int(ds0.Columns))
+                )
+        elif irregular:
             raise SourceSeriesError(
                 f"source {label}: slice spacing is not uniform (from {gaps.min():.4f} to "
-                f"{gaps.max():.4f} mm along the normal); a regular grid is needed. "
-                "Missing slices are a common cause"
+                f"{gaps.max():.4f} mm along the normal); a regular grid is needed"
             )
         slice_vector = (positions[-1] - positions[0]) / (len(items) - 1)
     else:
@@ -283,6 +379,8 @@ def _volume_series(items, label, allow_nonuniform=False) -> SourceSeries:
         grid=grid,
         warnings=warnings,
         uniform=uniform,
+        lattice=lattice,
+        missing_slices=missing,
     )
 
 

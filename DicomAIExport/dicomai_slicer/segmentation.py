@@ -120,22 +120,27 @@ def segment_info_from_segment(
     none, or only Slicer's default "Tissue", and the name is a known concept ("Liver",
     "left kidney"), the codes are looked up from the name (with a warning).
     """
-    from dicomai.coding import format_code, lookup_label, terminology_from_string
+    from dicomai.coding import format_code, terminology_from_string
     from dicomai.seg.content import SegmentInfo
-    from dicomai.seg.metadata import complete_codes
+    from dicomai.seg.metadata import complete_codes, find_codes
 
     name = segment.GetName() or f"Segment {number}"
     term = terminology_from_string(get_terminology(segment))
     category, typ = term["category"], term["type"]
     type_modifiers = [term["type_modifier"]] if term["type_modifier"] is not None else []
+    # a terminology chosen in the segment editor always wins; only Slicer's default "Tissue" is
+    # replaced by what the name says (TotalSegmentator's mapping, Slicer's contexts, CID 7151)
     if category is not None and typ is not None and _is_tissue(category) and _is_tissue(typ):
-        found = lookup_label(name)
-        if found is not None and not _is_tissue(found[1]):
-            category, typ = found[0], found[1]
-            type_modifiers = [found[2]] if found[2] is not None else []
+        found = find_codes(name)
+        if found is not None and not _is_tissue(found.type):
+            category, typ = found.category, found.type
+            type_modifiers = [found.type_modifier] if found.type_modifier is not None else []
+            if term["region"] is None and found.region is not None:
+                term["region"], term["region_modifier"] = found.region, found.region_modifier
             warnings.append(
                 f"segment {name!r}: terminology is Slicer's default 'Tissue'; coded from its name as "
-                f"{format_code(typ)}" + (f" {format_code(found[2])}" if found[2] is not None else "")
+                f"{format_code(typ)}"
+                + (f" {format_code(found.type_modifier)}" if found.type_modifier is not None else "")
             )
     tag_type = _get_tag(segment, TAG_ALGORITHM_TYPE).upper()
     tag_name = _get_tag(segment, TAG_ALGORITHM_NAME)
@@ -166,6 +171,42 @@ def segment_info_from_segment(
     if info.category is None or info.type is None:
         complete_codes(info, warnings)
     return info
+
+
+def generic_coded_segments(node) -> list:
+    """Names of the segments of a segmentation or labelmap node that an export would code with
+    the generic "Tissue" (no terminology chosen, and a name no terminology knows)."""
+    from dicomai.coding import terminology_from_string
+    from dicomai.seg.metadata import find_codes
+
+    out: list = []
+    if node is None:
+        return out
+    if node.IsA("vtkMRMLSegmentationNode"):
+        segmentation = node.GetSegmentation()
+        for i in range(segmentation.GetNumberOfSegments()):
+            info = segment_info_from_segment(segmentation.GetNthSegment(i), i + 1, [])
+            if info.type is None or _is_tissue(info.type):
+                out.append(info.label)
+    elif node.IsA("vtkMRMLLabelMapVolumeNode") and node.GetImageData() is not None:
+        import slicer
+
+        values = [int(v) for v in np.unique(slicer.util.arrayFromVolume(node)) if v != 0]
+        display = node.GetDisplayNode()
+        colors = display.GetColorNode() if display is not None else None
+        for value in values:
+            label = None
+            if colors is not None and value < colors.GetNumberOfColors():
+                label = colors.GetColorName(value) or None
+                if hasattr(colors, "GetTerminologyAsString") and colors.GetTerminologyAsString(value):
+                    term = terminology_from_string(colors.GetTerminologyAsString(value))
+                    if term["type"] is not None and not _is_tissue(term["type"]):
+                        continue
+            label = label if label not in (None, "", "(none)") else f"Label {value}"
+            found = find_codes(label)
+            if found is None or _is_tissue(found.type):
+                out.append(label)
+    return out
 
 
 def apply_segment_info(segment, info) -> None:

@@ -13,7 +13,7 @@ from dicomai import synthetic
 from dicomai.cli import main as cli
 from dicomai.errors import GeometryMismatchError, InputError, OutputExistsError, SourceSeriesError
 from dicomai.geometry import Grid
-from dicomai.imageio import write_image
+from dicomai.imageio import read_image, write_image
 from dicomai.seg.content import SegmentationContent, SegmentInfo
 from dicomai.seg.encode import write_seg
 from dicomai.source import read_source_series
@@ -37,14 +37,25 @@ def _grid_variants(grid: Grid):
     scaled = a.copy()
     scaled[:3, 1:3] *= 1.5
     rotated = a.copy()
-    rotated[:3, 1], rotated[:3, 2] = a[:3, 2], a[:3, 1]
+    t = np.deg2rad(10.0)
+    rotated[:3, :3] = np.array([[np.cos(t), -np.sin(t), 0], [np.sin(t), np.cos(t), 0], [0, 0, 1]]) @ a[:3, :3]
     k, r, c = grid.shape
     return {
         "size": Grid((k, r, c + 2), a),
         "spacing": Grid(grid.shape, scaled),
         "origin": Grid(grid.shape, moved),
-        "direction": Grid(grid.shape, rotated) if r == c else Grid((k, c, r), rotated),
+        "direction": Grid(grid.shape, rotated),
     }
+
+
+# what differs -> how the error classifies it (the same voxels in another axis order are no error:
+# test_nifti_geometry.py)
+_WORDS = {
+    "size": "extent:",
+    "spacing": "spacing:",
+    "origin": "shift:",
+    "direction": "rotation: axes 10 degrees",
+}
 
 
 @pytest.mark.parametrize("what", ["size", "spacing", "origin", "direction"])
@@ -60,9 +71,9 @@ def test_labelmap_on_another_grid_is_an_error_that_prints_both_geometries(series
     rc = cli(["export-seg", "--source", str(info.folder), "--labelmap", str(path), "--out", str(out)])
     err = capsys.readouterr().err
     assert rc == 1
-    assert what in err
-    assert "segmentation:" in err and "source:" in err
-    assert source.grid.describe() in err and "never resampled" in err
+    assert _WORDS[what] in err
+    assert f"{path}: size" in err and "the source series: size" in err
+    assert source.grid.describe() in err and "never re" in err
     assert err.count("\n") == 1  # one line
     assert _listing(tmp_path) == ["wrong.nrrd"]
     with pytest.raises(GeometryMismatchError):
@@ -143,7 +154,8 @@ def test_existing_output_is_refused_unless_overwrite(series, tmp_path, capsys):
     out.write_bytes(b"precious")
     args = ["export-seg", "--source", str(info.folder), "--labelmap", str(path), "--out", str(out)]
     assert cli(args) == 1
-    assert "already exists" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "already exists" in err and "pass --overwrite to" in err and "overwrite=True" not in err
     assert out.read_bytes() == b"precious"
     assert cli([*args, "--overwrite"]) == 0
     assert out.read_bytes()[128:132] == b"DICM"
@@ -254,9 +266,13 @@ def test_missing_slice_is_reported_as_non_uniform_spacing(tmp_path):
     grid = synthetic.make_grid(shape=(6, 8, 8))
     info = synthetic.write_series(tmp_path, np.zeros(grid.shape, np.int16), grid)
     os.remove(info.files[3])
-    with pytest.raises(SourceSeriesError, match="not uniform"):
+    with pytest.raises(
+        SourceSeriesError, match=r"1 slice\(s\) missing between .* a gap of 5 mm, spacing 2.5 mm"
+    ):
         read_source_series(tmp_path)
     assert not read_source_series(tmp_path, allow_nonuniform=True).uniform
+    with pytest.raises(SourceSeriesError, match="missing"):
+        read_source_series(tmp_path, allow_nonuniform=True, refuse_missing_slices=True)
 
 
 def test_unreadable_labelmap_and_unknown_format_are_named(series, tmp_path, capsys):
@@ -303,3 +319,73 @@ def test_usage_errors_exit_2(capsys):
         cli(["export-seg", "--labelmap", "x.nrrd"])
     assert e.value.code == 2
     assert "--source" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("ext", [".nii.gz", ".nrrd", ".mha"])
+@pytest.mark.parametrize(
+    "bad,words",
+    [
+        (np.nan, "10 voxel(s) are NaN"),
+        (np.inf, "10 voxel(s) are infinite"),
+        (-3, "10 voxel(s) hold negative values (min -3)"),
+        (2.5, "10 voxel(s) hold fractional values"),
+        (1e12, "10 voxel(s) hold values above 4294967295"),
+    ],
+    ids=["nan", "inf", "negative", "fractional", "too-large"],
+)
+def test_bad_voxel_values_are_errors_that_count_them_and_give_the_first(
+    series, bad, words, ext, tmp_path, capsys
+):
+    info, labels, _ = series
+    source = read_source_series(info.folder)
+    lab = labels.astype(np.float32 if bad != 1e12 else np.float64)
+    where = np.argwhere(labels == 1)[:10]  # 10 liver voxels; the first in (k, r, c) order
+    lab[tuple(where.T)] = bad
+    path = tmp_path / f"bad{ext}"
+    write_image(path, lab, source.grid)
+    out = tmp_path / "out.dcm"
+    rc = cli(["export-seg", "--source", str(info.folder), "--labelmap", str(path), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 1, err
+    k, r, c = where[0]
+    assert words in err and str(path) in err and f"the first at voxel (x, y, z) = ({c}, {r}, {k})" in err
+    assert err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_large_label_values_that_fit_are_written(series, tmp_path):
+    info, labels, _ = series
+    source = read_source_series(info.folder)
+    lab = labels.astype(np.uint32)
+    lab[labels == 2] = 4_000_000_000
+    path = tmp_path / "big.nrrd"
+    write_image(path, lab, source.grid)
+    out = tmp_path / "out.dcm"
+    assert (
+        cli(["export-seg", "--source", str(info.folder), "--labelmap", str(path), "--out", str(out), "-q"])
+        == 0
+    )
+    back = tmp_path / "back.nrrd"
+    assert cli(["import-seg", str(out), "--source", str(info.folder), "--out", str(back), "-q"]) == 0
+    arr, _ = read_image(back)
+    assert np.array_equal(arr, lab)
+
+
+def test_nan_in_a_nifti_probability_map_is_an_error_not_zero(series, tmp_path, capsys):
+    # ITK's NIfTI reader turns NaN into 0: the voxels are read as stored
+    info, labels, _ = series
+    source = read_source_series(info.folder)
+    prob = (labels == 1).astype(np.float32)
+    where = np.argwhere(labels == 1)[:7]
+    prob[tuple(where.T)] = np.nan
+    path = tmp_path / "p.nii.gz"
+    write_image(path, prob, source.grid)
+    out = tmp_path / "out.dcm"
+    rc = cli(["export-seg", "--source", str(info.folder), "--probability", str(path), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 1
+    k, r, c = where[0]
+    assert (
+        "p.nii.gz" in err
+        and f"7 NaN or infinite voxel(s), the first at voxel (x, y, z) = ({c}, {r}, {k})" in err
+    )

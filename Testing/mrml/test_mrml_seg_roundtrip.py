@@ -400,3 +400,32 @@ def test_labelmap_segmentation_type_compression_and_progress(scene, series_dir, 
     assert seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen)
     volume, loaded = _load_back(case, out)
     _assert_segments_came_back(case, volume, loaded)
+
+
+def test_terminology_set_in_slicer_wins_over_the_name_and_default_tissue_is_coded_from_it(
+    scene, series_dir, tmp_path
+):
+    """A segment named "liver" whose terminology says Spleen is exported as Spleen; a segment
+    left on Slicer's default "Tissue" and named as TotalSegmentator names it ("kidney_left") is
+    coded from the name with TotalSegmentator's mapping (Kidney + Left)."""
+    from pydicom.sr.codedict import codes
+
+    from dicomai.coding import generic_category, generic_type, terminology_to_string
+
+    case = series_dir("axial")
+    volume = load_dicom_series(case.folder)
+    seg, ids = segmentation_node(scene, case.labels, volume)
+    sg = seg.GetSegmentation()
+    liver = sg.GetSegment(ids[1])
+    liver.SetName("liver")
+    set_terminology(liver, terminology_to_string(codes.SCT.AnatomicalStructure, codes.SCT.Spleen))
+    kidney = sg.GetSegment(ids[4])
+    kidney.SetName("kidney_left")
+    set_terminology(kidney, terminology_to_string(generic_category(), generic_type()))
+    out = export_segmentation(seg, volume, tmp_path / "t.dcm", algorithm_name="Model")
+    by_label = {s.label: s for s in read_seg(out).segments}
+    assert codes_equal(by_label["liver"].type, codes.SCT.Spleen)
+    assert codes_equal(by_label["kidney_left"].type, codes.SCT.Kidney)
+    assert codes_equal(by_label["kidney_left"].type_modifiers[0], codes.SCT.Left)
+    assert any("kidney_left" in w and "default 'Tissue'" in w for w in out.warnings)
+    assert not any("'liver'" in w for w in out.warnings)

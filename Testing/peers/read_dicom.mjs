@@ -11,6 +11,8 @@
 //         ("dcmjs-legacy-adapter": dcmjs.adapters.Cornerstone.Segmentation.generateToolState, or
 //         "own-ipp-placement": frames placed on the source slices by ImagePositionPatient), and
 //         voxelCountsOwn (our own placement, always tried on uncompressed data, as a cross-check)
+//   SC:   rows, columns, samplesPerPixel, photometricInterpretation, bitsAllocated, numberOfFrames,
+//         burnedInAnnotation, pixelDataLengthOk, pixelDataByteSum (native syntaxes: sum of the bytes)
 //   SR:   title, titleCode, templateIdentifier, measurementGroups[{trackingIdentifier, trackingUID,
 //         findings, findingSites, referencedSegments, scoords[{graphicType, points}], scoord3ds[...],
 //         measurements[{concept, value, unit}], qualitativeEvaluations}]
@@ -518,6 +520,27 @@ function describeSr(out, ds, problems) {
   out.measurementGroups = groups;
 }
 
+function describeSc(out, ds, problems) {
+  const rows = Number(ds.Rows), cols = Number(ds.Columns);
+  const spp = Number(ds.SamplesPerPixel ?? 1), bits = Number(ds.BitsAllocated);
+  const nFrames = Number(ds.NumberOfFrames ?? 1);
+  Object.assign(out, {
+    rows, columns: cols, samplesPerPixel: spp, photometricInterpretation: ds.PhotometricInterpretation ?? null,
+    bitsAllocated: bits, numberOfFrames: nFrames, burnedInAnnotation: ds.BurnedInAnnotation ?? null,
+  });
+  const bufs = pixelBuffers(ds);
+  if (!bufs.length) { out.pixelDataLengthOk = false; problems.push('no PixelData'); return; }
+  const ts = metaValue(ds, 'TransferSyntaxUID');
+  if (!NATIVE_SYNTAXES.has(ts)) { out.pixelDataLengthOk = null; return; }
+  const total = bufs.reduce((s, b) => s + b.byteLength, 0);
+  const expected = rows * cols * spp * nFrames * (bits / 8);
+  const ok = total === expected || (expected % 2 === 1 && total === expected + 1);
+  let sum = 0;
+  for (const b of bufs) { const u8 = new Uint8Array(b); for (let i = 0; i < u8.length; i++) sum += u8[i]; }
+  Object.assign(out, { pixelDataLengthOk: ok, pixelDataBytes: total, pixelDataByteSum: sum });
+  if (!ok) problems.push(`PixelData has ${total} bytes, expected ${expected}`);
+}
+
 // ------------------------------------------------------------------------------------------ main
 const out = { file: target };
 const problems = [];
@@ -534,6 +557,9 @@ try {
   } else if (ds.Modality === 'SR' || ds.ContentSequence !== undefined) {
     out.kind = 'SR';
     describeSr(out, ds, problems);
+  } else if (String(out.sopClassUID ?? '').startsWith('1.2.840.10008.5.1.4.1.1.7')) {
+    out.kind = 'SC';
+    describeSc(out, ds, problems);
   } else {
     out.kind = 'other';
   }

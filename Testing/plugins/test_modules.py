@@ -119,6 +119,7 @@ def _cmake_listed(cmake: Path) -> set:
         "DICOMAI_CORE_SCRIPTS",
         "DICOMAI_SLICER_SCRIPTS",
         "MODULE_PYTHON_RESOURCES",
+        "DICOMAI_CORE_DATA",
     ):
         for entry in variables.get(name, []):
             listed.add(entry.replace("${MODULE_NAME}", module_name))
@@ -132,6 +133,9 @@ def test_every_script_and_resource_is_listed_in_the_module_cmakelists(module_dir
         str(p.relative_to(module_dir)) for p in module_dir.rglob("*.py") if "__pycache__" not in p.parts
     }
     resources = {str(p.relative_to(module_dir)) for p in (module_dir / "Resources").rglob("*") if p.is_file()}
+    resources |= {
+        str(p.relative_to(module_dir)) for p in (module_dir / "dicomai" / "data").rglob("*") if p.is_file()
+    }
     assert scripts - listed == set(), "scripts missing from CMakeLists.txt"
     assert resources - listed == set(), "resources missing from CMakeLists.txt"
     assert {p for p in listed if not (module_dir / p).is_file()} == set(), "listed but absent"
@@ -343,4 +347,157 @@ def _data_nodes():
         scene.GetNthNode(i)
         for i in range(scene.GetNumberOfNodes())
         if scene.GetNthNode(i).IsA("vtkMRMLDisplayableNode") or scene.GetNthNode(i).IsA("vtkMRMLTableNode")
+    ]
+
+
+def test_import_panel_lists_a_dicomweb_server_and_loads_an_sr_with_what_it_references(
+    standin, study, tmp_path
+):
+    """A real Orthanc holds the CT, the SEG and the SR; the panel lists the study, offers the SEG
+    and SR series (not the CT), and loading the SR retrieves the SEG and the CT too."""
+    from servers.orthanc import orthanc_or_fail
+
+    server = orthanc_or_fail()
+    try:
+        for path in [*sorted(study.ct.iterdir()), study.seg, study.sr]:
+            server.upload(path)
+        module = slicer_standin.loadModule(IMPORT_DIR / "DicomAIImport.py")
+        module.widgetRepresentation()
+        widget = slicer.modules.DicomAIImportWidget
+        ui = widget.ui
+        ui.serverUrlLineEdit.text = server.dicomweb_url
+        ui.listStudiesButton.click()
+        assert slicer_standin.state.slotErrors == []
+        assert ui.studyComboBox.count() == 1
+        assert ui.studyComboBox.itemData(0) == study.source.study_instance_uid
+        offered = [ui.seriesComboBox.itemText(i).split()[0] for i in range(ui.seriesComboBox.count())]
+        assert sorted(offered) == ["SEG", "SR"]
+        ui.seriesComboBox.setCurrentIndex(offered.index("SR"))
+        ui.loadFromServerButton.click()
+        assert slicer_standin.state.slotErrors == []
+        assert slicer_standin.state.messageBoxes == []
+        classes = sorted({n.GetClassName() for n in _data_nodes()})
+        assert "vtkMRMLScalarVolumeNode" in classes and "vtkMRMLMarkupsLineNode" in classes
+        assert "vtkMRMLSegmentationNode" in classes
+        assert ui.serverResultLabel.text.startswith("Loaded: ")
+        assert slicer.dicomDatabase.allFiles() == []
+        # the URL is kept in Slicer's settings: the panel of a new session starts with it
+        assert slicer.app.settings().value("DicomAI/DICOMweb/URL") == server.dicomweb_url
+        unload_modules()
+        slicer_standin.loadModule(IMPORT_DIR / "DicomAIImport.py").widgetRepresentation()
+        assert slicer.modules.DicomAIImportWidget.ui.serverUrlLineEdit.text == server.dicomweb_url
+    finally:
+        server.cleanup()
+
+
+def test_import_panel_reports_an_unreachable_server_in_one_message(standin):
+    module = slicer_standin.loadModule(IMPORT_DIR / "DicomAIImport.py")
+    module.widgetRepresentation()
+    ui = slicer.modules.DicomAIImportWidget.ui
+    ui.serverUrlLineEdit.text = "http://127.0.0.1:9/dicom-web"
+    ui.listStudiesButton.click()
+    (box,) = slicer_standin.state.messageBoxes
+    assert "Listing the server's studies failed" in box["text"]
+    assert "connection refused" in box["text"] + box["detailedText"]
+    assert ui.studyComboBox.count() == 0
+
+
+def test_export_panel_sends_to_a_dicomweb_server_and_says_what_it_verified(
+    export_panel, tmp_path, monkeypatch
+):
+    from servers.orthanc import orthanc_or_fail
+
+    server = orthanc_or_fail(users={"exporter": "pa55word"})
+    try:
+        monkeypatch.setenv("DICOMAI_TEST_PACS_PASSWORD", "pa55word")
+        widget, nodes = export_panel
+        ui, params = widget.ui, widget._parameterNode
+        ui.segmentationSelector.setCurrentNode(nodes["seg"])
+        ui.segmentVolumesCheckBox.checked = False  # the SEG only
+        ui.outputFolderPathLineEdit.currentPath = str(tmp_path / "out")
+        ui.outputToServerCheckBox.checked = True
+        assert not ui.exportButton.enabled and "URL" in ui.exportButton.toolTip
+        ui.serverUrlLineEdit.text = server.dicomweb_url
+        ui.serverUserLineEdit.text = "exporter"
+        ui.serverPasswordEnvLineEdit.text = "DICOMAI_TEST_PACS_PASSWORD"
+        assert ui.exportButton.enabled
+        ui.exportButton.click()
+        assert slicer_standin.state.slotErrors == [] and slicer_standin.state.messageBoxes == []
+        (written,) = sorted((tmp_path / "out").iterdir())
+        import pydicom
+
+        assert server.instance_uids() == {str(pydicom.dcmread(str(written)).SOPInstanceUID)}
+        assert ui.resultLabel.text.splitlines()[-1] == f"1/1 instance(s) verified on {server.dicomweb_url}"
+        # the scene keeps the URL, the user and the variable's name, never the password
+        assert params.serverPasswordEnv == "DICOMAI_TEST_PACS_PASSWORD"
+        assert slicer.app.settings().value("DicomAI/DICOMweb/URL") == server.dicomweb_url
+        values = []
+        for node in slicer.util.getNodesByClass("vtkMRMLScriptedModuleNode"):
+            values += [node.GetParameter(name) for name in node.GetParameterNames()]
+        assert server.dicomweb_url in values and "exporter" in values
+        scene_text = " ".join(values)
+        assert "pa55word" not in scene_text
+
+        # a wrong password: the export's files are written, the send fails in one message
+        monkeypatch.setenv("DICOMAI_TEST_PACS_PASSWORD", "wrong")
+        ui.exportButton.click()
+        (box,) = slicer_standin.state.messageBoxes
+        assert "HTTP 401" in box["text"] + box["detailedText"]
+        assert "wrong" not in box["text"] + box["detailedText"]
+    finally:
+        server.cleanup()
+
+
+def test_export_panel_captures_the_view_as_a_secondary_capture(export_panel, study, tmp_path):
+    import pydicom
+
+    import peers
+
+    widget, nodes = export_panel
+    ui = widget.ui
+    ui.segmentationSelector.setCurrentNode(nodes["seg"])
+    ui.outputFolderPathLineEdit.currentPath = str(tmp_path / "out")
+    ui.captureButton.click()
+    assert slicer_standin.state.slotErrors == [] and slicer_standin.state.messageBoxes == []
+    (path,) = sorted((tmp_path / "out").iterdir())
+    assert ui.resultLabel.text == f"Secondary Capture written: {path.name}"
+    ds = pydicom.dcmread(str(path))
+    ct = study.source.first
+    assert ds.SOPClassUID == "1.2.840.10008.5.1.4.1.1.7" and ds.PhotometricInterpretation == "RGB"
+    assert (ds.StudyInstanceUID, ds.PatientID) == (ct.StudyInstanceUID, ct.PatientID)
+    assert ds.BurnedInAnnotation == "YES" and (ds.Rows, ds.Columns) == (512, 512)
+    pixels = ds.pixel_array.reshape(-1, 3)
+    assert len(np.unique(pixels, axis=0)) > 20  # a picture, not a blank
+    peers.require("dciodvfy")
+    assert peers.dciodvfy(path).errors == []
+
+
+def test_export_panel_shows_which_segments_get_generic_codes(export_panel):
+    from pydicom.sr.codedict import codes
+
+    from dicomai.coding import terminology_to_string
+    from dicomai_slicer.segmentation import set_terminology
+
+    widget, nodes = export_panel
+    ui = widget.ui
+    assert ui.codesLabel.text == ""
+    segmentation = nodes["seg"].GetSegmentation()
+    names = [segmentation.GetNthSegment(i).GetName() for i in range(segmentation.GetNumberOfSegments())]
+    ui.segmentationSelector.setCurrentNode(nodes["seg"])
+    assert "Generic 'Tissue' codes" in ui.codesLabel.text
+    assert all(n in ui.codesLabel.text for n in names)
+    first = segmentation.GetNthSegment(0)
+    set_terminology(first, terminology_to_string(codes.SCT.AnatomicalStructure, codes.SCT.Liver))
+    second = segmentation.GetNthSegment(1)
+    second.SetName("kidney_left")  # a name TotalSegmentator's mapping knows
+    widget._checkCanExport()
+    assert names[0] not in ui.codesLabel.text.split(": ", 1)[1].split(", ")
+    assert "kidney_left" not in ui.codesLabel.text
+    assert widget.logic.genericCodedSegments(nodes["seg"]) == names[2:]
+    ui.segmentationSelector.setCurrentNode(nodes["labelmap"])
+    assert widget.logic.genericCodedSegments(nodes["labelmap"]) == [
+        "Label 1",
+        "Label 2",
+        "Label 3",
+        "Label 4",
     ]

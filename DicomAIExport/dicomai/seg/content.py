@@ -143,6 +143,63 @@ class SegmentationContent:
             s.layer, s.label_value = layer, value
         return cls(grid=grid, segments=segs, layers=layers, **kwargs)
 
+    # ------------------------------------------------------------------ geometry
+    def move_to_grid(
+        self, grid: Grid, name: str, target_name: str = "the source series", same_extent: bool = True
+    ) -> Optional[str]:
+        """Put the voxels on ``grid`` when they already lie on its lattice (in any axis order).
+
+        Axis permutations and flips are lossless and done here; the voxel centres must coincide
+        within :data:`dicomai.geometry.VOXEL_TOLERANCE` of a voxel. With ``same_extent=False`` the
+        voxels may also cover part of ``grid`` (the rest is 0) or more of it, as long as only
+        zeros lie outside. Returns a one-line note when the axes were reordered (None otherwise).
+
+        Raises
+        ------
+        GeometryMismatchError
+            When a resample would be needed (the message says why: rotation, spacing, shift), or
+            when labelled voxels fall outside ``grid``. ``name`` is the user's input file.
+        """
+        from ..errors import GeometryMismatchError
+        from ..geometry import grid_difference, lattice_map
+
+        lm = lattice_map(self.grid, grid)
+        if lm is None:
+            raise GeometryMismatchError(
+                f"{name}: its voxels do not lie on the grid of {target_name} "
+                f"({grid_difference(self.grid, grid)}):\n"
+                f"  {name}: {self.grid.describe()}\n"
+                f"  {target_name}: {grid.describe()}\n"
+                "resample it onto that grid first (nearest neighbour for labels); it is never "
+                "resampled silently"
+            )
+        if lm.is_identity:
+            self.grid = grid
+            return None
+        if same_extent and not lm.covers_target():
+            raise GeometryMismatchError(
+                f"{name}: its voxels cover another part of the grid of {target_name} "
+                f"({grid_difference(self.grid, grid)}):\n"
+                f"  {name}: {self.grid.describe()}\n"
+                f"  {target_name}: {grid.describe()}\n"
+                "crop or pad it to the extent of that grid first; it is never resized silently"
+            )
+        arrays = list(self.layers) + [self.fractions[n] for n in sorted(self.fractions)]
+        for a in arrays:
+            count, first = lm.outside_count(a)
+            if count:
+                raise GeometryMismatchError(
+                    f"{name}: {count} labelled voxel(s) fall outside the extent of {target_name}, "
+                    f"the first at voxel (x, y, z) = {tuple(first[::-1])} ("
+                    f"{grid_difference(self.grid, grid)}); crop it to that extent first"
+                )
+        self.layers = [lm.apply(a) for a in self.layers]
+        self.fractions = {n: lm.apply(self.fractions[n]) for n in self.fractions}
+        self.grid = grid
+        if lm.reorders:
+            return f"{name}: axes {lm.axes_text()} reoriented to those of {target_name}"
+        return None
+
     # ------------------------------------------------------------------ queries
     def segment(self, number: int) -> SegmentInfo:
         for s in self.segments:
@@ -278,9 +335,13 @@ def slice_label_counts(layer: np.ndarray) -> tuple:
             continue
         if np.issubdtype(nonzero.dtype, np.signedinteger) and int(nonzero.min()) < 0:
             raise InputError(f"slice {k} holds negative label values: labels must be >= 0")
-        hist = np.bincount(nonzero)
-        present = np.flatnonzero(hist)
-        per_slice.append((present, hist[present]))
+        if int(nonzero.max()) < 1 << 20:
+            hist = np.bincount(nonzero)
+            present = np.flatnonzero(hist)
+            per_slice.append((present, hist[present]))
+        else:  # large label values: a histogram would be huge
+            present, hist = np.unique(nonzero, return_counts=True)
+            per_slice.append((present, hist))
         seen.update(present.tolist())
     values = np.array(sorted(seen), dtype=np.int64)
     counts = np.zeros((layer.shape[0], values.size), dtype=np.int64)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import List
+from typing import Dict, List, Optional
 
 import numpy as np
 
 from ..fileio import atomic_outputs
 from ..imageio import is_seg_nrrd, write_image, write_seg_nrrd
-from .content import SegmentationContent
+from .content import SegmentationContent, relabel
 from .metadata import metadata_to_dict
 
 __all__ = ["export_content_files", "split_name"]
@@ -27,11 +27,16 @@ def split_name(path: Path):
     return path.stem, path.suffix
 
 
-def export_content_files(content: SegmentationContent, out, overwrite: bool = False) -> List[Path]:
+def export_content_files(
+    content: SegmentationContent, out, overwrite: bool = False, label_values: Optional[Dict[int, int]] = None
+) -> List[Path]:
     """Write ``content`` next to ``out`` and return every path written.
 
+    ``label_values`` maps segment numbers to the voxel values (labelIDs) to write; by default the
+    segment numbers. Values must be unique.
+
     - ``out`` ends with ``.seg.nrrd``: one Slicer segmentation file (overlaps kept in layers).
-    - no overlap: one labelmap at ``out`` whose values are the segment numbers.
+    - no overlap: one labelmap at ``out`` whose values are the label values.
     - overlap: one binary file per segment, ``<stem>-segment-<N><ext>``.
     - FRACTIONAL content also gets ``<stem>-probability-<N><ext>`` (float, 0-1) per segment.
     - always ``<stem>.json``: the segment metadata in dcmqi's format (``segmentAttributes`` has one
@@ -44,16 +49,25 @@ def export_content_files(content: SegmentationContent, out, overwrite: bool = Fa
     json_path = folder / f"{stem}.json"
     jobs = []  # (path, writer(tmp))
     attributes = dict(content.attributes)
+    values = {s.number: int((label_values or {}).get(s.number, s.number)) for s in content.segments}
+    if len(set(values.values())) != len(values):
+        raise ValueError(f"label values must be unique, got {values}")
+    identity = all(n == v for n, v in values.items())
     if is_seg_nrrd(out):
-        jobs.append((out, lambda tmp: write_seg_nrrd(tmp, content)))
+        if not identity:
+            content = _relabelled(content, values)
+        nrrd_content = content
+        jobs.append((out, lambda tmp: write_seg_nrrd(tmp, nrrd_content)))
         meta = metadata_to_dict(
             content.segments, attributes, label_values={s.number: s.label_value for s in content.segments}
         )
         meta["segmentAttributesFileMapping"] = [out.name]
     elif not content.overlapping or (content.fractions and len(content.layers) == 1):
         labelmap = content.labelmap()
+        if not identity:
+            labelmap = relabel(labelmap, values)
         jobs.append((out, lambda tmp: write_image(tmp, labelmap, content.grid)))
-        meta = metadata_to_dict(content.segments, attributes)
+        meta = metadata_to_dict(content.segments, attributes, label_values=values)
         meta["segmentAttributesFileMapping"] = [out.name]
     else:
         meta = metadata_to_dict([], attributes)
@@ -78,6 +92,23 @@ def export_content_files(content: SegmentationContent, out, overwrite: bool = Fa
         for (_, writer), tmp in zip(jobs, temps):
             writer(tmp)
     return paths
+
+
+def _relabelled(content: SegmentationContent, values: Dict[int, int]) -> SegmentationContent:
+    """A copy whose layers hold ``values[segment number]`` for each segment."""
+    import copy
+
+    content._thresholded()
+    new = copy.copy(content)
+    new.segments = [copy.copy(s) for s in content.segments]
+    layers = []
+    for li, layer in enumerate(content.layers):
+        mapping = {s.label_value: values[s.number] for s in content.segments if s.layer == li}
+        layers.append(relabel(layer, mapping))
+    for s in new.segments:
+        s.label_value = values[s.number]
+    new.layers = layers
+    return new
 
 
 def _mask_writer(content: SegmentationContent, seg):

@@ -150,12 +150,15 @@ def segment_description(seg: SegmentInfo, number: int):
 def _check_grid(content: SegmentationContent, source: SourceSeries) -> None:
     diffs = content.grid.differences(source.grid)
     if diffs:
+        from ..geometry import grid_difference
+
+        why = grid_difference(content.grid, source.grid) or "same voxels in another axis order"
         raise GeometryMismatchError(
-            f"the segmentation grid differs from the source series in {', '.join(diffs)}:\n"
+            f"the segmentation grid differs from the source series in {', '.join(diffs)} ({why}):\n"
             f"  segmentation: {content.grid.describe()}\n"
             f"  source:       {source.grid.describe()}\n"
-            "resample the segmentation onto the source grid first (nearest neighbour); it is "
-            "never resampled silently"
+            "resample the segmentation onto the source grid first (nearest neighbour; for another "
+            "axis order, SegmentationContent.move_to_grid); it is never resampled silently"
         )
 
 
@@ -399,6 +402,10 @@ def write_seg(
         descriptions = [segment_item(s, i) for i, s in enumerate(kept, start=1)]
     else:
         descriptions = [segment_description(s, i) for i, s in enumerate(kept, start=1)]
+    from .labelvalues import set_label_value
+
+    for item, s in zip(descriptions, kept):  # the labelmap's value, kept for import (labelvalues.py)
+        set_label_value(item, s.label_value if s.label_value is not None else s.number)
 
     attrs = dict(content.attributes)
     if series_description is None:

@@ -16,6 +16,7 @@ The same file works here, so switching from dcmqi needs no rewriting. Keys dcmqi
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Iterable, Optional, Sequence, Union
 
@@ -27,6 +28,8 @@ __all__ = [
     "SERIES_FIELDS",
     "SegmentMetadata",
     "default_segment",
+    "find_codes",
+    "generic_warning",
     "load_metadata",
     "metadata_to_dict",
     "segments_for_labels",
@@ -88,6 +91,18 @@ def load_metadata(metadata: Union[str, Path, dict, None]) -> SegmentMetadata:
     if not isinstance(data, dict):
         raise MetadataError(f"{name}: expected a JSON object with 'segmentAttributes'")
 
+    if "segmentAttributes" not in data:
+        if any(k in data for k in ("ConversionSoftware", "ConversionSoftwareVersion", "BidsGuess")):
+            raise MetadataError(
+                f"{name} is an image sidecar (dcm2niix/BIDS JSON), not segment metadata: pass a dcmqi-style "
+                "JSON with 'segmentAttributes' (labelID, SegmentLabel, codes), or --labels totalsegmentator"
+            )
+        unknown = sorted(k for k in data if k not in SERIES_FIELDS and not k.startswith("@"))
+        if unknown:
+            raise MetadataError(
+                f"{name} has no 'segmentAttributes' and keys dcmqi's metadata does not have "
+                f"({', '.join(unknown[:5])}): it is not segment metadata"
+            )
     groups = data.get("segmentAttributes", [])
     if groups and isinstance(groups[0], dict):  # tolerate a flat list
         groups = [groups]
@@ -164,90 +179,143 @@ def _codes(value, where: str) -> list:
     return [code_from_dict(v, where) for v in items]
 
 
-def default_segment(label_value: int, label: Optional[str] = None, warnings: Optional[list] = None):
+def find_codes(label: Optional[str], terminologies: Sequence = ()):
+    """Codes for a segment label: the first of ``terminologies`` (files given with
+    ``--terminology``) that knows it, then the shipped contexts (TotalSegmentator's mapping,
+    Slicer's), then DICOM CID 7151 (:func:`dicomai.coding.lookup_label`); None when none does.
+
+    Returns a :class:`dicomai.terminology.TermEntry`.
+    """
+    from ..terminology import TermEntry, shipped_terminologies
+
+    if not label or not str(label).strip():
+        return None
+    for term in [*terminologies, *shipped_terminologies()]:
+        hit = term.find(label)
+        if hit is not None:
+            return hit
+    found = lookup_label(label)
+    if found is None:
+        return None
+    category, typ, modifier = found
+    return TermEntry(category, typ, modifier, source="DICOM CID 7151")
+
+
+def default_segment(
+    label_value: int,
+    label: Optional[str] = None,
+    warnings: Optional[list] = None,
+    terminologies: Sequence = (),
+    generic: Optional[list] = None,
+):
     """A segment for a label value that has no metadata.
 
-    The label is looked up in the SNOMED CT dictionary; when it is unknown the generic "Tissue"
-    codes are used and a warning says so.
+    The label is looked up (:func:`find_codes`); when it is unknown the generic "Tissue" codes are
+    used and its label is appended to ``generic`` (when given: the caller warns once for all),
+    else a warning says so.
     """
     name = label or f"Segment {label_value}"
-    found = lookup_label(name)
+    seg = SegmentInfo(number=label_value, label=name, label_value=label_value)
+    _fill_codes(seg, warnings, terminologies, generic)
+    return seg
+
+
+def _fill_codes(seg: SegmentInfo, warnings, terminologies, generic) -> None:
+    unnamed = re.fullmatch(r"Segment \d+", seg.label or "") is not None
+    found = None if unnamed else find_codes(seg.label, terminologies)
     if found is None:
-        category, typ, modifier = generic_category(), generic_type(), None
-        if warnings is not None:
+        seg.category, seg.type = generic_category(), generic_type()
+        if generic is not None:
+            generic.append(seg.label)
+        elif warnings is not None:
             warnings.append(
-                f"segment {label_value} ({name!r}): no codes given and the label is not a known "
+                f"segment {seg.label_value} ({seg.label!r}): no codes given and the label is not a known "
                 "SNOMED CT concept; coded as generic 'Tissue' — give SegmentedPropertyTypeCodeSequence "
                 "in the metadata to say what it is"
             )
-    else:
-        category, typ, modifier = found
-    return SegmentInfo(
-        number=label_value,
-        label=name,
-        category=category,
-        type=typ,
-        type_modifiers=[modifier] if modifier is not None else [],
-        label_value=label_value,
+        return
+    seg.category, seg.type = found.category, found.type
+    if not seg.type_modifiers and found.type_modifier is not None:
+        seg.type_modifiers = [found.type_modifier]
+    if seg.anatomic_region is None and found.region is not None:
+        seg.anatomic_region = found.region
+        if found.region_modifier is not None and not seg.anatomic_region_modifiers:
+            seg.anatomic_region_modifiers = [found.region_modifier]
+    if seg.color is None and found.color is not None:
+        seg.color = tuple(found.color)
+
+
+def complete_codes(
+    seg: SegmentInfo, warnings: list, terminologies: Sequence = (), generic: Optional[list] = None
+) -> None:
+    """Fill in category/type (modifier, region, colour) of a described segment from its label
+    when the metadata gave none."""
+    if seg.category is not None and seg.type is not None:
+        return
+    _fill_codes(seg, warnings, terminologies, generic)
+
+
+def generic_warning(labels: Sequence[str]) -> str:
+    """One warning naming every segment coded as generic "Tissue"."""
+    return (
+        f"{len(labels)} segment(s) coded as generic 'Tissue' (no codes given and the label is found in "
+        f"no terminology): {', '.join(repr(x) for x in labels)}; give their codes in --metadata or a "
+        "--terminology FILE (Slicer .term.json or TotalSegmentator-style CSV)"
     )
 
 
-def complete_codes(seg: SegmentInfo, warnings: list) -> None:
-    """Fill in category/type of a described segment from its label when the metadata gave none."""
-    if seg.category is not None and seg.type is not None:
-        return
-    filled = default_segment(seg.label_value, seg.label, warnings)
-    seg.category, seg.type = filled.category, filled.type
-    if not seg.type_modifiers:
-        seg.type_modifiers = filled.type_modifiers
-
-
 def segments_for_labels(
-    present: Iterable[int], metadata: SegmentMetadata, warnings: list, source_name: str = "labelmap"
+    present: Iterable[int],
+    metadata: SegmentMetadata,
+    warnings: list,
+    source_name: str = "labelmap",
+    terminologies: Sequence = (),
 ) -> list:
     """Match the label values found in a labelmap with the metadata.
 
     Values without metadata become "Segment N" (with a warning); metadata for values absent
     from the labelmap is reported in a warning and left out. Segments keep their label values
-    and are numbered 1..N in label order.
+    and are numbered 1..N in label order. Labels without codes are coded from ``terminologies``,
+    the shipped contexts or DICOM's CID 7151 (:func:`find_codes`), else as generic "Tissue" with
+    one warning listing every such label.
     """
     present = sorted(int(v) for v in present if int(v) != 0)
     described = metadata.by_label()
     out = []
     undescribed = [v for v in present if v not in described]
+    every = ", ".join(str(v) for v in undescribed)
     if undescribed and metadata.segments:
         warnings.append(
-            f"{source_name} holds label value(s) {_short(undescribed)} that {metadata.source} does "
-            "not describe: written as 'Segment N' with generic codes"
+            f"{source_name} holds label value(s) {every} that {metadata.source} does "
+            "not describe: written as 'Segment N' with generic 'Tissue' codes"
         )
     elif undescribed:
         warnings.append(
-            f"no metadata given: {len(undescribed)} label value(s) written as 'Segment N'; pass "
-            "--metadata (dcmqi JSON) to name and code them"
+            f"no metadata given: {len(undescribed)} label value(s) ({every}) written as 'Segment N' with "
+            "generic 'Tissue' codes; pass --metadata (dcmqi JSON) or --labels totalsegmentator to name "
+            "and code them"
         )
     absent = sorted(v for v in described if v not in set(present))
-    if absent:
+    if absent and not getattr(metadata, "quiet_absent", False):
         names = ", ".join(f"{v} ({described[v].label!r})" for v in absent[:10])
         warnings.append(
             f"{metadata.source} describes label value(s) {names}{' ...' if len(absent) > 10 else ''} "
             f"that do not occur in {source_name}: no segment written for them"
         )
-    code_warnings: list = []
+    generic: list = []  # labels of described segments coded as generic
+    unnamed: list = []  # "Segment N": already in the warning above
     for number, value in enumerate(present, start=1):
         if value in described:
             seg = described[value]
-            complete_codes(seg, code_warnings)
+            complete_codes(seg, warnings, terminologies, generic)
         else:
-            seg = default_segment(value, None, code_warnings)
+            seg = default_segment(value, None, warnings, terminologies, unnamed)
         seg.number = number
         seg.label_value = value
         seg.layer = 0
         out.append(seg)
-    if len(code_warnings) > 5:
-        warnings.extend(code_warnings[:3])
-        warnings.append(f"... and {len(code_warnings) - 3} more segment(s) coded as generic 'Tissue'")
-    else:
-        warnings.extend(code_warnings)
+    if generic:
+        warnings.append(generic_warning(generic))
     return out
 
 

@@ -39,7 +39,12 @@ def probability_to_fraction(
         raise InputError(f"maximum fractional value {max_fractional_value!r} must be 1..255 (8-bit frames)")
     if np.issubdtype(arr.dtype, np.floating):
         if arr.size and not np.all(np.isfinite(arr)):
-            raise InputError(f"{name} holds NaN or infinite values: a probability map holds 0..1")
+            bad = ~np.isfinite(arr)
+            k, r, c = (int(v) for v in np.argwhere(bad)[0])
+            raise InputError(
+                f"{name} holds {int(np.count_nonzero(bad))} NaN or infinite voxel(s), the first at voxel "
+                f"(x, y, z) = ({c}, {r}, {k}): a probability map holds 0..1"
+            )
         low, high = (float(arr.min()), float(arr.max())) if arr.size else (0.0, 0.0)
         if low < -_FLOAT_SLACK or high > 1.0 + _FLOAT_SLACK:
             hint = (
@@ -68,6 +73,7 @@ def content_from_probability_maps(
     max_fractional_value: int = 255,
     fractional_type: str = "PROBABILITY",
     warnings: List[str] = None,
+    terminologies: Sequence = (),
 ) -> SegmentationContent:
     """Read one probability map per segment into FRACTIONAL content.
 
@@ -116,7 +122,7 @@ def content_from_probability_maps(
             seg = described[n]
         else:
             stem = p.name.split(".")[0]
-            seg = default_segment(n, stem, warnings)
+            seg = default_segment(n, stem, warnings, terminologies)
         seg.number = n
         seg.label_value = n
         seg.layer = 0

@@ -90,6 +90,7 @@ def _cmd_export_sr(args) -> int:
         ohif=args.ohif,
         overwrite=args.overwrite,
     )
+    args.written = [result.path]  # for --send
     all_warnings = warnings + report.warnings + result.warnings
     _warn(all_warnings, args.quiet)
     if args.json:
