@@ -1,9 +1,9 @@
 # DicomAIExtension: two commands from a fresh clone.
 #   make demo    build .venv from the pinned requirements and run the demo (then its DICOMweb part on a
 #                throw-away Orthanc: scripts/demo_dicomweb.py)
-#   make test    lint, install the independent checkers (outside the repo) and Orthanc, run every test suite,
-#                then the core tests again on the oldest supported highdicom/pydicom
-# Other targets: venv, venv-oldest, peers, lint, bench (BENCH_ARGS=...), clean, distclean.
+#   make test    lint, install the independent checkers, Orthanc and the OHIF Viewer (outside the repo),
+#                run every test suite, then the core tests again on the oldest supported highdicom/pydicom
+# Other targets: venv, venv-oldest, peers, servers, viewer, lint, bench (BENCH_ARGS=...), clean, distclean.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -20,7 +20,7 @@ STAMP := $(VENV)/.dicomai-installed
 STAMP_OLDEST := $(VENV_OLDEST)/.dicomai-installed
 PIP_FLAGS := --disable-pip-version-check --no-input
 
-.PHONY: all venv venv-oldest peers sysdeps servers test lint demo bench clean distclean
+.PHONY: all venv venv-oldest peers sysdeps servers viewer test lint demo bench clean distclean
 
 all: test
 
@@ -55,12 +55,17 @@ sysdeps:
 servers:
 	bash scripts/install_servers.sh
 
+# the OHIF Viewer (npm pack @ohif/app, pinned) into $${DICOMAI_VIEWER_HOME:-~/.cache/dicomai-viewer}
+# and Debian chromium + fonts (apt-get when root): what Testing/viewer drives; a no-op when present
+viewer:
+	bash scripts/install_viewer.sh
+
 lint: venv
 	$(VENV)/bin/ruff check .
 
-test: venv peers sysdeps servers
+test: venv peers sysdeps servers viewer
 	$(VENV)/bin/ruff check .
-	DICOMAI_REQUIRE_PEERS=1 $(PY) -m pytest -n $(PYTEST_WORKERS) Testing $(PYTEST_ARGS)
+	DICOMAI_REQUIRE_PEERS=1 $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup Testing $(PYTEST_ARGS)
 	@if [ -d Testing/core ]; then \
 	  $(MAKE) --no-print-directory venv-oldest && \
 	  echo "core tests on the oldest supported versions ($(VENV_OLDEST)):" && \

@@ -126,7 +126,7 @@ class DicomAIExportParameterNode:
     segmentationType: SegmentationType = SegmentationType.AUTO
     seriesDescription: str = ""
     segmentVolumes: bool = True
-    coordinates: Coordinates = Coordinates.THREE_D
+    coordinates: Coordinates = Coordinates.TWO_D  # what the OHIF Viewer draws (docs/sr.md)
     outputToDatabase: bool = False
     outputFolder: Path = Path()
     # DICOMweb server destination: URL, user and the NAME of the environment variable holding the
@@ -406,7 +406,7 @@ class DicomAIExportLogic(ScriptedLoadableModuleLogic):
         algorithmType=None,
         seriesDescription=None,
         segmentVolumes=True,
-        coordinates="3d",
+        coordinates="2d",
         progress=None,
     ):
         """A SEG and/or an SR into ``outputFolder``, each read back; returns the ExportResult."""

@@ -146,7 +146,7 @@ def export_nodes(
     sr_series_description: Optional[str] = None,
     sr_series_number: Optional[int] = None,
     segment_volumes: bool = True,
-    coordinates: str = "3d",
+    coordinates: str = "auto",
     report_segmentation=None,
     source_folder=None,
     progress: Progress = None,

@@ -248,7 +248,7 @@ def export_report(
     model_uid: Optional[str] = None,
     person: Optional[str] = None,
     procedure=None,
-    coordinates: str = "3d",
+    coordinates: str = "auto",
     series_description: Optional[str] = None,
     series_number: Optional[int] = None,
     source_folder: Optional[PathLike] = None,
@@ -281,7 +281,9 @@ def export_report(
         A code (:class:`dicomai.coding.Code`, pydicom's ``Code`` or ``"SCHEME^VALUE^Meaning"``),
         default from the modality.
     coordinates:
-        ``"3d"`` (SCOORD3D) or ``"2d"`` (markups on one slice as SCOORD on that image).
+        ``"auto"`` (default: markups on one slice as SCOORD on that image, the others SCOORD3D;
+        what the OHIF Viewer draws), ``"2d"`` (the same, warning about the ones left 3D) or
+        ``"3d"`` (SCOORD3D for all).
 
     Returns
     -------

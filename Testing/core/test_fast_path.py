@@ -793,12 +793,12 @@ def test_fast_path_writes_highdicoms_segment_sequence_for_every_kind_of_segment(
         lambda: _mixed_content(labels, source), source, tmp_path, "mixed", **kwargs
     )
     ds = assert_same_as_highdicom(fast_path, hd_path)
-    assert len(ds.SegmentSequence) == 6 + (seg_type == "LABELMAP")
+    assert len(ds.SegmentSequence) == 6  # LABELMAP too: no item for background 0
 
 
-def test_labelmap_background_follows_the_first_segment_like_highdicom(tmp_path):
-    """The Background item takes the first segment's algorithm type and name, and a black colour
-    only when some segment has a colour."""
+def test_labelmap_has_no_background_item_whatever_the_first_segment(tmp_path):
+    """Neither engine describes background 0 (highdicom's segment 0 "Background" is removed), whatever
+    the first segment's algorithm type, name and colour."""
     info, labels = write_case(tmp_path / "src", "axial")
     source = read_source_series(info.folder)
     lab = np.where(np.isin(labels, (1, 2)), labels, 0).astype(np.uint8)
@@ -817,7 +817,8 @@ def test_labelmap_background_follows_the_first_segment_like_highdicom(tmp_path):
             make, source, tmp_path, f"bg-{name}", segmentation_type="LABELMAP", compression="rle"
         )
         ds = assert_same_as_highdicom(*paths)
-        assert ds.SegmentSequence[0].SegmentLabel == "Background"
+        assert [int(d.SegmentNumber) for d in ds.SegmentSequence] == [1, 2]
+        assert ds.PixelPaddingValue == 0
 
 
 # ------------------------------------------------------------------------------------ what the CLI imports

@@ -74,17 +74,16 @@ def test_labelmap_round_trip_on_every_series_kind(case):
     ds = pydicom.dcmread(out)
     assert ds.SOPClassUID == LABELMAP_SOP_CLASS and ds.SegmentationType == "LABELMAP"
     assert ds.BitsAllocated == 8 and ds.PixelPaddingValue == 0
-    # every stored value is described: 0 is segment 0 "Background" (PS3.3 C.8.20.2.3)
-    background = ds.SegmentSequence[0]
-    assert background.SegmentNumber == 0 and background.SegmentLabel == "Background"
-    assert background.SegmentedPropertyTypeCodeSequence[0].CodeValue == "125040"
-    assert [int(s.SegmentNumber) for s in ds.SegmentSequence] == [0, 1, 2, 3, 4, 5]
+    # background is the Pixel Padding Value 0 with no Segment Sequence item: an item numbered 0 is
+    # listed as a segment by OHIF and shifts its colours (docs/seg-types.md)
+    assert [int(s.SegmentNumber) for s in ds.SegmentSequence] == [1, 2, 3, 4, 5]
+    assert "Background" not in [s.SegmentLabel for s in ds.SegmentSequence]
     assert int(ds.NumberOfFrames) == int(labels.reshape(labels.shape[0], -1).any(axis=1).sum())
     back = read_seg(out, source)
     assert back.segmentation_type == "LABELMAP"
     assert [s.label for s in back.segments] == [s["SegmentLabel"] for s in phantom_segments()]
     assert np.array_equal(back.labelmap(), labels)
-    assert back.attributes.get("BackgroundSegmentLabel") == "Background"
+    assert "BackgroundSegmentLabel" not in back.attributes
     alone = read_seg(out)  # placed by its own plane positions
     for n in range(1, 6):
         idx = np.argwhere(alone.mask(n))
@@ -106,7 +105,7 @@ def test_labelmap_with_300_segments_is_16_bit_and_exact(tmp_path, compression):
     assert len(result.segments) == 300
     ds = pydicom.dcmread(out)
     assert ds.BitsAllocated == 16 and ds.BitsStored == 16 and ds.HighBit == 15
-    assert len(ds.SegmentSequence) == 301
+    assert len(ds.SegmentSequence) == 300  # no item for background 0
     back = read_seg(out, source)
     assert len(back.segments) == 300
     assert np.array_equal(back.labelmap(), labels)
@@ -430,9 +429,17 @@ def test_labelmap_background_is_the_segment_named_by_pixel_padding_value(axial, 
     write_seg(_content(labels, source), source, out, segmentation_type="LABELMAP", compression="none")
     ds = pydicom.dcmread(out)
     _relabel_pixels(ds, {0: 9})  # background stored as 9
-    ds.SegmentSequence[0].SegmentNumber = 9
     ds.PixelPaddingValue = 9
     edited = tmp_path / "edited.dcm"
+    ds.save_as(edited)
+    back = read_seg(edited, source)
+    assert [s.number for s in back.segments] == [1, 2, 3, 4, 5]
+    assert np.array_equal(back.labelmap(), labels)
+    # and described as a segment 9 "Background" (as highdicom writes segment 0): still background
+    background = pydicom.Dataset()
+    background.update(ds.SegmentSequence[0])
+    background.SegmentNumber, background.SegmentLabel = 9, "Background"
+    ds.SegmentSequence = [*ds.SegmentSequence, background]
     ds.save_as(edited)
     back = read_seg(edited, source)
     assert [s.number for s in back.segments] == [1, 2, 3, 4, 5]

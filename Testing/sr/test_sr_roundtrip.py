@@ -32,9 +32,12 @@ TOL = 1e-4  # mm
 
 
 def _export(case, tmp_path, markups, name="sr.dcm", **kw):
-    report = build_report(case.source, markups=markups, **{k: v for k, v in kw.items() if k != "coordinates"})
+    mine = ("coordinates", "ohif")
+    report = build_report(case.source, markups=markups, **{k: v for k, v in kw.items() if k not in mine})
     out = tmp_path / name
-    result = write_sr(report, case.source, out, coordinates=kw.get("coordinates", "3d"))
+    result = write_sr(
+        report, case.source, out, coordinates=kw.get("coordinates", "3d"), ohif=kw.get("ohif", True)
+    )
     return report, result, read_sr(out, source=case.source)
 
 
@@ -110,14 +113,60 @@ def test_codes_labels_and_point_semantics_are_kept(axial_case, tmp_path):
 
 
 def test_groups_use_the_templates_and_geometric_purpose_documented(axial_case, tmp_path):
-    _, _, back = _export(axial_case, tmp_path, all_markups(axial_case))
+    """The plain TID 1500 form (``ohif=False``): docs/sr.md, first table."""
+    _, _, back = _export(axial_case, tmp_path, all_markups(axial_case), ohif=False)
     kinds = {g.tracking_id: g for g in back.groups}
+    assert all(g.viewer_tool is None for g in back.groups)
     assert {g.template for t, g in kinds.items() if t != "Box"} == {"1410"}
     box = kinds["Box"]
     assert box.template == "1411" and box.surface and box.geometric_purpose == C.BOUNDED_BY
     assert [r.graphic_type for r in box.regions] == ["POLYGON"] * 6
     assert [r.graphic_type for r in kinds["Outline"].regions] == ["POLYGON"]
     assert [len(r.points) for r in kinds["Angle"].regions] == [3]
+
+
+def test_the_ohif_form_names_the_tools_and_draws_what_ohif_can(axial_case, tmp_path):
+    """The default form (``ohif=True``, ``coordinates="2d"``): docs/sr.md, second table."""
+    sent = all_markups(axial_case)
+    _, _, back = _export(axial_case, tmp_path, sent, coordinates="2d")
+    kinds = {g.tracking_id: g for g in back.groups}
+    tools = {t: g.viewer_tool for t, g in kinds.items()}
+    assert tools == {
+        "Lesions/L-1": "Probe",
+        "Lesions/liver lesion": "Probe",
+        "Lesions/kidney/upper": "Probe",
+        "Diameter": "Length",
+        "Vessel": "PlanarFreehandROI",
+        "Outline": "PlanarFreehandROI",
+        "Angle": "Angle",
+        "Box": None,
+    }
+    # OHIF's Angle tool reads two lines sharing the vertex; loaded back as a 3-point angle
+    assert [len(r.points) for r in kinds["Angle"].regions] == [4]
+    # every measurement of a markup is inferred from the markup's own region (OHIF reads it there)
+    for t, g in kinds.items():
+        for m in g.measurements:
+            if m.value is not None and t != "Box":
+                assert len(m.regions) == 1 and np.allclose(m.regions[0].points, g.regions[0].points), t
+    # the closed curve on slice 6: a closed 2D POLYLINE on that image (2D has no POLYGON)
+    (outline,) = kinds["Outline"].regions
+    assert outline.is_2d and outline.graphic_type == "POLYLINE" and len(outline.points) == 8
+    # the box: its outline on each slice it crosses, its 8 exact corners under its volume
+    box = kinds["Box"]
+    assert box.template == "1411" and not box.surface and box.geometric_purpose == C.BOUNDED_BY
+    assert len(box.regions) >= 2 and all(r.is_2d and r.graphic_type == "POLYLINE" for r in box.regions)
+    (volume,) = box.measurements
+    assert len(volume.regions) == 1 and len(volume.regions[0].points) == 8
+    # and Slicer gets every markup back, in place (within 1e-3 mm), named as sent
+    got = by_name(back.markups())
+    assert sorted(got) == sorted(m.name for m in sent)
+    for m in sent:
+        g = got[m.name]
+        assert g.kind == m.kind, m.name
+        if m.kind == "roi":
+            assert np.allclose(g.center, m.center, atol=1e-3) and np.allclose(g.size, m.size, atol=1e-3)
+        else:
+            assert np.allclose(g.points, m.points, atol=1e-3), m.name
 
 
 def test_tracking_identifiers_and_uids_are_stable(axial_case, tmp_path):
@@ -180,7 +229,10 @@ def test_two_d_variant_keeps_3d_markups_in_3d(axial_case, tmp_path):
     report, result, back = _export(axial_case, tmp_path, all_markups(axial_case), coordinates="2d")
     # only the closed curve lies on a slice (k = 6); the rest stays 3D, and the writer says so
     assert result.groups_2d == 1 and "6 of 7 planar group(s) do not lie on one slice" in result.warnings[0]
-    assert {g.tracking_id for g in back.groups for r in g.regions if r.is_2d} == {"Outline"}
+    # the box (written as its slice outlines for OHIF) aside
+    assert {
+        g.tracking_id for g in back.groups if g.markup_kind != "roi" and any(r.is_2d for r in g.regions)
+    } == {"Outline"}
 
 
 def test_table_rows_become_volumetric_groups_referencing_seg_segments(axial_with_seg, tmp_path):

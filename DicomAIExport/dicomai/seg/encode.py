@@ -301,9 +301,9 @@ def write_seg(
         Path of the file to write; written under a temporary name and renamed when complete.
     segmentation_type:
         ``"BINARY"`` (default), ``"LABELMAP"`` (Label Map Segmentation Storage: 8-bit frames up to
-        255 segments, 16-bit beyond; segment 0 "Background" is added, as PS3.3 C.8.20.2.3 asks
-        every stored value to be described) or ``"FRACTIONAL"`` (``content.fractions``; values
-        quantized to ``max_fractional_value``).
+        255 segments, 16-bit beyond; background is stored as 0, the Pixel Padding Value, with no
+        Segment Sequence item of its own: see docs/seg-types.md) or ``"FRACTIONAL"``
+        (``content.fractions``; values quantized to ``max_fractional_value``).
     algorithm_name, algorithm_version, algorithm_type:
         When given, applied to every automatic/semi-automatic segment (they override the
         metadata); otherwise each segment keeps its own.
@@ -521,6 +521,10 @@ def _write_with_highdicom(
     del pixel_array
     for kw, value in meta["extra"].items():
         setattr(seg, kw, value)
+    if seg_type == "LABELMAP":
+        # highdicom describes background 0 as segment 0 "Background"; the value is already the
+        # Pixel Padding Value, and OHIF lists that item as a segment (and shifts every colour)
+        seg.SegmentSequence = [d for d in seg.SegmentSequence if int(d.SegmentNumber) != 0]
     if ts == _DEFLATED:
         seg.file_meta.TransferSyntaxUID = ts
     report(0.8, "writing file")

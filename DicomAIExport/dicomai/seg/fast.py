@@ -143,7 +143,7 @@ class FastSegInput:
     descriptions:
         Segment Sequence item (a pydicom dataset: ``_dataset.segment_description``, or highdicom's
         ``SegmentDescription``) of every written segment, numbered 1..N (LABELMAP: the values
-        written in the frames; the Background item is added here).
+        written in the frames; background 0 is the Pixel Padding Value and has no item).
     layers:
         BINARY/LABELMAP: integer arrays ``(slices, rows, columns)``.
     where:
@@ -396,12 +396,10 @@ def _build_header(inp: FastSegInput, plan: _Plan, source, meta: dict, transfer_s
     else:
         bits = 1
     ds.PhotometricInterpretation = "MONOCHROME2"
-    if labelmap:
-        ds.SegmentSequence = [_background_description(inp.descriptions), *inp.descriptions]
-        overlap = "NO"
-    else:
-        ds.SegmentSequence = list(inp.descriptions)
-        overlap = meta["segments_overlap"]
+    # LABELMAP: background is Pixel Padding Value 0 and gets no Segment Sequence item (PS3.3
+    # C.8.20.2; an item numbered 0 shows up as an extra segment in OHIF and shifts its colours)
+    ds.SegmentSequence = list(inp.descriptions)
+    overlap = "NO" if labelmap else meta["segments_overlap"]
     ds.SegmentsOverlap = overlap
 
     # multi-frame image
@@ -505,31 +503,6 @@ def _segment_identification(number: int):
     return item
 
 
-def _background_description(descriptions):
-    """Segment 0 of a LABELMAP SEG, as highdicom writes it (PS3.3 C.8.20.2.3: every stored value,
-    background 0 included, is described in Segment Sequence)."""
-    from ._dataset import BACKGROUND, BLACK_CIELAB, code_item, segment_item
-
-    first = descriptions[0]
-    color = None
-    if any(hasattr(d, "RecommendedDisplayCIELabValue") for d in descriptions):
-        color = BLACK_CIELAB
-    bg = segment_item(
-        1,
-        "Background",
-        code_item(BACKGROUND),
-        code_item(BACKGROUND),
-        algorithm_type=first.SegmentAlgorithmType,
-        algorithm_identification=first.get("SegmentationAlgorithmIdentificationSequence"),
-        display_color=color,
-    )
-    bg.SegmentNumber = 0
-    if "SegmentationAlgorithmIdentificationSequence" in bg:
-        del bg.SegmentationAlgorithmIdentificationSequence
-    return bg
-
-
-# ------------------------------------------------------------------------------------ per-frame items
 def _element(tag: int, vr: bytes, value: bytes) -> bytes:
     """One explicit VR little endian element (VRs with a 2-byte length)."""
     return struct.pack("<HH2sH", tag >> 16, tag & 0xFFFF, vr, len(value)) + value

@@ -214,6 +214,7 @@ def _seg_volume_groups(seg: SegAttachment, source: SourceSeries, warnings: list)
     counts = content.voxel_counts()
     voxel = float(np.prod(source.grid.spacing))
     groups = []
+    anchors = segment_anchors(content)
     for s in seg.segments:
         n = counts.get(s.number, 0)
         m = Measurement(
@@ -223,8 +224,24 @@ def _seg_volume_groups(seg: SegAttachment, source: SourceSeries, warnings: list)
             method=C.SUM_OF_SEGMENTED_VOXELS,
             label="Volume (mm3)",
         )
-        groups.append(_segment_group(seg, s, source, [m]))
+        g = _segment_group(seg, s, source, [m])
+        g.anchor = anchors.get(s.number)
+        groups.append(g)
     return groups
+
+
+def segment_anchors(content) -> dict:
+    """{segment number: LPS centre of the segment's voxel nearest to its centroid}: a point inside
+    each segment, on a slice, for viewers that need a coordinate in every group (OHIF)."""
+    out = {}
+    grid = content.grid
+    for s in content.segments:
+        idx = np.argwhere(content.mask(s.number))
+        if not len(idx):
+            continue
+        nearest = idx[np.argmin(((idx - idx.mean(axis=0)) ** 2).sum(axis=1))]
+        out[s.number] = grid.index_to_world(nearest[None, :].astype(float))[0]
+    return out
 
 
 def build_report(
@@ -351,6 +368,14 @@ def build_report(
 
     if not groups:
         raise InputError("nothing to report: give markups, a measurement table, a SEG or findings")
+    if seg is not None and seg.path is not None:
+        unanchored = [g for g in groups if g.segment is not None and g.anchor is None]
+        if unanchored:
+            from ..seg.decode import read_seg
+
+            anchors = segment_anchors(read_seg(seg.path, source))
+            for g in unanchored:
+                g.anchor = anchors.get(g.segment.segment_number)
 
     # tracking identifiers: unique, with stable UIDs
     observer_uid = device.uid if device is not None else (person.name if person else "")

@@ -86,7 +86,8 @@ def _cmd_export_sr(args) -> int:
         source,
         out,
         segs=[seg.dataset] if seg else [],
-        coordinates="2d" if args.two_d else "3d",
+        coordinates={None: "auto", True: "2d", False: "3d"}[args.two_d],
+        ohif=args.ohif,
         overwrite=args.overwrite,
     )
     args.written = [result.path]  # for --send
@@ -117,7 +118,7 @@ def _cmd_export_sr(args) -> int:
             )
         )
     else:
-        extra = f", {result.groups_2d} on one slice in 2D" if args.two_d else ""
+        extra = f", {result.groups_2d} on one slice in 2D" if args.two_d is not False else ""
         print(f"wrote {result.path} (TID 1500 SR, {result.groups} measurement group(s){extra})")
     return 0
 
@@ -216,7 +217,19 @@ def add_commands(sub, common) -> None:
         "--2d",
         dest="two_d",
         action="store_true",
-        help="write markups that lie on one slice as 2D coordinates on that image (SCOORD)",
+        default=None,
+        help="warn about markups that do not lie on one slice (those on one are written as 2D "
+        "coordinates on that image, SCOORD, by default: the OHIF Viewer draws these)",
+    )
+    e.add_argument(
+        "--3d", dest="two_d", action="store_false", help="write every coordinate in 3D (SCOORD3D) instead"
+    )
+    e.add_argument(
+        "--no-ohif",
+        dest="ohif",
+        action="store_false",
+        help="plain TID 1500, without what the OHIF Viewer needs to list, draw and edit the measurements "
+        "(Cornerstone tracking identifiers, INFERRED FROM copies, slice outlines of boxes; docs/sr.md)",
     )
     g = e.add_argument_group("observer and procedure")
     g.add_argument("--model-name", metavar="NAME", help="AI model / algorithm (device observer name)")

@@ -119,6 +119,7 @@ ANGLE = code("1483009", "SCT", "Angle")
 VOLUME = code("118565006", "SCT", "Volume")  # CID 7472 (volume)
 VOLUME_OF_BOUNDING_REGION = code("121219", "DCM", "Volume of bounding three dimensional region")
 CERTAINTY_OF_FINDING = code("111012", "DCM", "Certainty of Finding")
+COMMENT = code("121106", "DCM", "Comment")
 SUM_OF_SEGMENTED_VOXELS = code("126030", "DCM", "Sum of segmented voxel method for volume")
 
 # concepts recognised on import as "the length of a line", "the area of a region", "an angle"

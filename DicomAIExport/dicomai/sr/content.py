@@ -336,6 +336,10 @@ class MeasurementGroup:
     markup_name: Optional[str] = None
     point_label: Optional[str] = None
     number: int = 0
+    #: a point (LPS) inside the group's segment: viewers that need a coordinate per group get it
+    anchor: Optional[object] = None
+    #: the Cornerstone3D (OHIF) tool the tracking identifier named, when it did
+    viewer_tool: Optional[str] = None
 
     def __post_init__(self) -> None:
         self.template = str(self.template)

@@ -35,6 +35,7 @@ from .content import (
     Report,
     SegmentReference,
 )
+from .viewers import split_tracking_id
 
 __all__ = ["SR_SOP_CLASSES", "read_sr", "read_sr_dataset"]
 
@@ -402,7 +403,7 @@ class _Reader:
         for it in _children(container):
             vt, c = _vt(it), _concept(it)
             if vt == "TEXT" and C.is_concept(c, C.TRACKING_IDENTIFIER):
-                g.tracking_id = _text(it)
+                g.tracking_id, g.viewer_tool = split_tracking_id(_text(it))
                 where = f"group {number} ({g.tracking_id})"
             elif vt == "UIDREF" and C.is_concept(c, C.TRACKING_UID):
                 g.tracking_uid = _text(it)

@@ -3,10 +3,11 @@
 The document copies patient and study from the source series, starts a new series, lists the
 source images in its Image Library (TID 1600) and references the SEG of volumetric groups. Groups
 are written as TID 1410 (planar ROI: one region), TID 1411 (volumetric ROI: a referenced segment
-or a volume surface) or TID 1501 (no region). Coordinates are SCOORD3D (LPS mm) unless
-``coordinates="2d"`` asks for the 2D variant: then a planar group whose points all lie on one
-slice of the source is written as SCOORD (column, row) on that image, the way viewers that only
-draw 2D annotations expect; the others stay 3D.
+or a volume surface) or TID 1501 (no region). A planar group whose points all lie on one slice of
+the source is written as SCOORD (column, row) on that image, the way viewers that draw annotations on images
+expect (OHIF); the others as SCOORD3D (LPS mm); ``coordinates="3d"`` writes every group in 3D.
+``ohif=True`` (default) adds what the OHIF Viewer needs to list, draw and edit them
+(:mod:`dicomai.sr.viewers`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from ..errors import InputError
 from ..fileio import atomic_output, check_writable
 from ..source import SourceSeries
 from .content import MeasurementGroup, Region, Report
+from .shapes import box_corners, box_from_faces
+from .viewers import cornerstone_tool, cornerstone_tracking_id
 
 __all__ = ["MANUFACTURER", "SRWriteResult", "write_sr", "ON_SLICE_TOL_MM"]
 
@@ -126,11 +129,100 @@ def _evaluations(g: MeasurementGroup, warnings: list) -> list:
     return out
 
 
-def _group_item(g: MeasurementGroup, source: SourceSeries, coordinates: str, tol: float, warnings: list):
+def _inferred_from(measurement_items: list, scoord) -> None:
+    """Give every numeric measurement an ``INFERRED FROM`` copy of the group's region (TID 300):
+    OHIF's adapters take a measurement's points from there."""
+    import copy
+
+    for item in measurement_items:
+        num = item[0]
+        ref = copy.deepcopy(scoord)
+        ref.RelationshipType = "INFERRED FROM"
+        num.ContentSequence = [*num.get("ContentSequence", []), ref]
+
+
+def _box_sections(box, source: SourceSeries) -> list:
+    """The outline of a box on every slice of the source it crosses, as closed 2D POLYLINEs."""
+    import highdicom as hd
+
+    if not source.has_plane_geometry or not source.uniform:
+        return []
+    corners = box_corners(*box)
+    edges = [(a, b) for a in range(8) for b in range(a + 1, 8) if bin(a ^ b).count("1") == 1]
+    grid = source.grid
+    normal = np.asarray(grid.slice_direction, float)
+    out = []
+    for k in range(grid.shape[0]):
+        d = (corners - grid.slice_position(k)) @ normal
+        pts = []
+        for a, b in edges:
+            if d[a] == 0:
+                pts.append(corners[a])
+            if d[a] * d[b] < 0:
+                pts.append(corners[a] + (corners[b] - corners[a]) * d[a] / (d[a] - d[b]))
+        if d[7] == 0:
+            pts.append(corners[7])
+        if len(pts) < 3:
+            continue
+        idx = grid.world_to_index(np.asarray(pts))[:, 1:]  # (row, column) on slice k
+        idx = np.unique(np.round(idx, 6), axis=0)
+        if len(idx) < 3:
+            continue
+        centre = idx.mean(axis=0)
+        idx = idx[np.argsort(np.arctan2(idx[:, 0] - centre[0], idx[:, 1] - centre[1]))]
+        pixels = np.column_stack([idx[:, 1] + 0.5, idx[:, 0] + 0.5])
+        ds = source.datasets[k]
+        out.append(
+            hd.sr.ImageRegion(
+                graphic_type="POLYLINE",
+                graphic_data=np.vstack([pixels, pixels[:1]]),
+                source_image=hd.sr.SourceImageForRegion(str(ds.SOPClassUID), str(ds.SOPInstanceUID)),
+            )
+        )
+    return out
+
+
+def _anchor_region(g: MeasurementGroup, source: SourceSeries, tol: float):
+    """A 2D POINT at the group's anchor (a voxel of its segment), on its slice, or None."""
+    import highdicom as hd
+
+    if g.anchor is None:
+        return None
+    hit = _on_one_slice(np.asarray(g.anchor, float).reshape(1, 3), source, tol)
+    if hit is None:
+        return None
+    k, pixels = hit
+    ds = source.datasets[k]
+    return hd.sr.ImageRegion(
+        graphic_type="POINT",
+        graphic_data=pixels,
+        source_image=hd.sr.SourceImageForRegion(str(ds.SOPClassUID), str(ds.SOPInstanceUID)),
+    )
+
+
+def _group_item(
+    g: MeasurementGroup,
+    source: SourceSeries,
+    coordinates: str,
+    tol: float,
+    warnings: list,
+    viewers: bool = True,
+):
     """(highdicom group, written in 2D?)"""
     import highdicom as hd
 
-    tracking = hd.sr.TrackingIdentifier(uid=g.tracking_uid, identifier=str(g.tracking_id))
+    identifier = str(g.tracking_id)
+    points = None
+    if g.template == "1410" and len(g.regions) == 1:
+        r0 = g.regions[0]
+        points = np.asarray(r0.points, float)
+        tool = cornerstone_tool(g.markup_kind or "", r0.graphic_type, len(points), False) if viewers else None
+        if tool is not None:
+            identifier = cornerstone_tracking_id(tool, identifier)
+            if tool == "Angle" and len(points) == 3:  # OHIF's Angle: two lines sharing the vertex
+                points = points[[0, 1, 1, 2]]
+    tracking = hd.sr.TrackingIdentifier(uid=g.tracking_uid, identifier=identifier)
+    measurements = _measurements(g, warnings)
     common = dict(
         tracking_identifier=tracking,
         finding_type=_code(g.finding),
@@ -138,7 +230,7 @@ def _group_item(g: MeasurementGroup, source: SourceSeries, coordinates: str, tol
         finding_sites=[hd.sr.FindingSite(_code(s)) for s in g.finding_sites] or None,
         method=_code(g.method),
         algorithm_id=_algorithm(g),
-        measurements=_measurements(g, warnings) or None,
+        measurements=measurements or None,
         qualitative_evaluations=_evaluations(g, warnings) or None,
         session=g.session,
     )
@@ -163,6 +255,9 @@ def _group_item(g: MeasurementGroup, source: SourceSeries, coordinates: str, tol
             item = hd.sr.VolumetricROIMeasurementsAndQualitativeEvaluations(
                 referenced_segment=ref, geometric_purpose=_code(g.geometric_purpose), **common
             )
+            anchor = _anchor_region(g, source, tol) if viewers and measurements else None
+            if anchor is not None:
+                _inferred_from(measurements, anchor)
             return item, False
         if not g.regions:
             raise InputError(f"group {g.tracking_id!r}: a volumetric group needs a segment or a surface")
@@ -171,9 +266,25 @@ def _group_item(g: MeasurementGroup, source: SourceSeries, coordinates: str, tol
         types = {r.graphic_type for r in g.regions}
         if len(types) != 1:
             raise InputError(f"group {g.tracking_id!r}: a volume surface needs one graphic type, got {types}")
+        graphic_type = types.pop()
+        faces = [np.asarray(r.points, float) for r in g.regions]
+        box = box_from_faces(faces) if viewers and graphic_type == "POLYGON" else None
+        sections = _box_sections(box, source) if box is not None else []
+        if sections:
+            # OHIF 3.13 cannot draw a 3D POLYGON (its error boundary trips): the box as its
+            # outline on every slice it crosses (TID 1411 referenced regions), and its exact 8
+            # corners as what the volume measurement was inferred from
+            item = hd.sr.VolumetricROIMeasurementsAndQualitativeEvaluations(
+                referenced_regions=sections, geometric_purpose=_code(g.geometric_purpose), **common
+            )
+            corners = hd.sr.ImageRegion3D(
+                graphic_type="POLYLINE", graphic_data=box_corners(*box), frame_of_reference_uid=for_uid
+            )
+            _inferred_from(measurements, corners)
+            return item, False
         surface = hd.sr.VolumeSurface(
-            graphic_type=types.pop(),
-            graphic_data=[np.asarray(r.points, float) for r in g.regions],
+            graphic_type=graphic_type,
+            graphic_data=faces,
             frame_of_reference_uid=for_uid,
             source_series=series,
         )
@@ -188,7 +299,7 @@ def _group_item(g: MeasurementGroup, source: SourceSeries, coordinates: str, tol
     region = None
     in_2d = False
     if coordinates == "2d" and r.graphic_type in _2D_TYPES:
-        hit = _on_one_slice(np.asarray(r.points, float), source, tol)
+        hit = _on_one_slice(points, source, tol)
         if hit is not None:
             k, pixels = hit
             ds = source.datasets[k]
@@ -201,14 +312,21 @@ def _group_item(g: MeasurementGroup, source: SourceSeries, coordinates: str, tol
     if region is None:
         if not for_uid:
             raise InputError("the source series has no FrameOfReferenceUID: 3D coordinates cannot be written")
+        graphic_type = r.graphic_type
+        if viewers and graphic_type == "POLYGON":
+            # OHIF 3.13 cannot draw a 3D POLYGON (its error boundary trips): the same closed
+            # outline as a POLYLINE that ends where it starts
+            graphic_type = "POLYLINE"
         region = hd.sr.ImageRegion3D(
-            graphic_type=r.graphic_type,
-            graphic_data=np.asarray(r.points, float),
+            graphic_type=graphic_type,
+            graphic_data=points,
             frame_of_reference_uid=for_uid,
         )
     item = hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
         referenced_region=region, geometric_purpose=_code(g.geometric_purpose), **common
     )
+    if viewers and measurements:
+        _inferred_from(measurements, region)
     return item, in_2d
 
 
@@ -337,7 +455,8 @@ def write_sr(
     output,
     *,
     segs: Sequence = (),
-    coordinates: str = "3d",
+    coordinates: str = "auto",
+    ohif: bool = True,
     on_slice_tol_mm: float = ON_SLICE_TOL_MM,
     image_library: bool = True,
     overwrite: bool = False,
@@ -354,7 +473,15 @@ def write_sr(
         Headers (pydicom datasets) of the SEG(s) the volumetric groups reference; required for
         each referenced SEG (they go into the evidence, with the source images).
     coordinates:
-        ``"3d"`` (SCOORD3D, default) or ``"2d"`` (SCOORD on the image for groups on one slice).
+        ``"auto"`` (default: SCOORD on the image for planar groups whose points lie on one
+        slice, SCOORD3D for the others), ``"2d"`` (the same, and a warning names how many stay
+        3D) or ``"3d"`` (SCOORD3D for every group: nothing is drawn by
+        viewers that place annotations on images only, such as OHIF 3.13).
+    ohif:
+        Follow the OHIF Viewer's conventions (default; see :mod:`dicomai.sr.viewers`): Cornerstone
+        tracking identifiers for markups, each measurement ``INFERRED FROM`` its region, the angle
+        as two lines, a point inside the segment for segment measurements. ``False`` writes the
+        plain TID 1500 form.
     image_library:
         List the source images in the Image Library (TID 1600), with their geometry, so that the
         document says which images it is about even when it has no 2D coordinates.
@@ -374,8 +501,8 @@ def write_sr(
     output = Path(output)
     check_writable([output], overwrite)
     coordinates = str(coordinates).lower()
-    if coordinates not in ("2d", "3d"):
-        raise InputError(f"coordinates must be '2d' or '3d', got {coordinates!r}")
+    if coordinates not in ("auto", "2d", "3d"):
+        raise InputError(f"coordinates must be 'auto', '2d' or '3d', got {coordinates!r}")
     warnings: list = []
     seg_by_uid = {str(ds.SOPInstanceUID): ds for ds in segs}
     missing = [uid for uid in report.referenced_seg_uids if uid not in seg_by_uid]
@@ -387,7 +514,9 @@ def write_sr(
     items = []
     n2d = 0
     for g in report.groups:
-        item, in_2d = _group_item(g, source, coordinates, on_slice_tol_mm, warnings)
+        item, in_2d = _group_item(
+            g, source, "3d" if coordinates == "3d" else "2d", on_slice_tol_mm, warnings, ohif
+        )
         items.append(item)
         n2d += int(in_2d)
     if coordinates == "2d":
@@ -396,6 +525,13 @@ def write_sr(
             warnings.append(
                 f"{len(planar) - n2d} of {len(planar)} planar group(s) do not lie on one slice: written in 3D"
             )
+    bare = [g for g in report.groups if g.template == "1501"]
+    if ohif and bare:
+        warnings.append(
+            f"{len(bare)} group(s) have no region ({', '.join(repr(g.tracking_id) for g in bare[:5])}): "
+            "the OHIF Viewer 3.13 stops with an error on such a group; attach them to a markup or a "
+            "segment (--seg) for OHIF users"
+        )
     content = hd.sr.MeasurementReport(
         observation_context=_observation_context(report),
         procedure_reported=[_code(c) for c in report.procedure_reported],

@@ -189,6 +189,23 @@ def box_from_faces(polygons: Sequence[np.ndarray], tol: float = 1e-2):
     return center, size, axes
 
 
+def box_from_corners(points, tol: float = 1e-2):
+    """``(center, size, axes)`` when 8 points are the corners of a box in :func:`box_corners`
+    order (a POINT volume surface we write for viewers), else None."""
+    p = np.asarray(points, float)
+    if p.shape != (8, 3):
+        return None
+    edges = [p[1] - p[0], p[2] - p[0], p[4] - p[0]]
+    size = np.array([np.linalg.norm(e) for e in edges])
+    if np.any(size <= tol):
+        return None
+    axes = np.column_stack([e / n for e, n in zip(edges, size)])
+    center = p.mean(axis=0)
+    if np.max(np.linalg.norm(box_corners(center, size, axes) - p, axis=1)) > tol:
+        return None
+    return center, size, axes
+
+
 def plane_corners(center, size, axes) -> np.ndarray:
     """The 4 corners of a plane's rectangle, in order around it."""
     c = np.asarray(center, float)
@@ -453,11 +470,30 @@ def markups_from_groups(groups: Sequence[MeasurementGroup], curve_type: str = "l
         return m
 
     for g in groups:
+        box = _inferred_box(g)
+        if box is not None:  # a box we wrote as slice outlines for viewers: its exact corners
+            centre, size, axes = box
+            add(g, "roi", None, center=centre, size=size, orientation=axes)
+            continue
         regions = list(g.regions)
-        # coordinates measurements were inferred from (TID 300) when the group has none itself
-        if not regions:
+        # coordinates measurements were inferred from (TID 300) when the group has none itself;
+        # not for a segment's group (a point inside the segment, for viewers: the segment is its region)
+        if not regions and g.segment is None:
             for m in g.measurements:
                 regions.extend(m.regions)
+        regions = _distinct_regions(regions)
+        if g.viewer_tool == "ArrowAnnotate" and regions:
+            # OHIF's arrow: Slicer has no arrow markup; its tip as a point labelled with its text
+            text = next((str(e.value) for e in g.evaluations if C.is_concept(e.concept, C.COMMENT)), "")
+            text = text or (str(g.finding.meaning) if g.finding is not None else "") or g.tracking_id
+            add_point(g, regions[0].points[0], "Arrows", text)
+            warnings.append(f"OHIF arrow {text!r} loaded as a point at its tip, labelled with its text")
+            continue
+        if g.viewer_tool == "CobbAngle":
+            warnings.append(
+                f"OHIF Cobb angle {g.tracking_id!r} (between two lines) loaded as an open curve through "
+                "the 4 end points; its angle is in the table"
+            )
         if not regions:
             continue
         if g.surface:
@@ -472,6 +508,39 @@ def markups_from_groups(groups: Sequence[MeasurementGroup], curve_type: str = "l
             g.markup_name = m.name
         markups.append(m)
     return markups, warnings
+
+
+def _distinct_regions(regions) -> list:
+    """Regions without those repeating another's points (OHIF adds its tools' control points)."""
+    out: list = []
+    for r in regions:
+        pts = np.asarray(r.points, float)
+        if len(pts) > 1 and np.linalg.norm(pts[0] - pts[-1]) <= SAME_POINT_MM:
+            pts = pts[:-1]
+        same = False
+        for o in out:
+            q = np.asarray(o.points, float)
+            if len(q) > 1 and np.linalg.norm(q[0] - q[-1]) <= SAME_POINT_MM:
+                q = q[:-1]
+            if q.shape == pts.shape and np.allclose(q, pts, atol=SAME_POINT_MM):
+                same = True
+                break
+        if not same:
+            out.append(r)
+    return out
+
+
+def _inferred_box(g: MeasurementGroup):
+    """The box of a volumetric group whose measurement was inferred from its 8 corners, or None."""
+    if g.template != "1411" or g.segment is not None:
+        return None
+    for m in g.measurements:
+        for r in m.regions:
+            if not r.is_2d and r.graphic_type == "POLYLINE" and len(r.points) == 8:
+                box = box_from_corners(r.points)
+                if box is not None:
+                    return box
+    return None
 
 
 def _tracking_split(g: MeasurementGroup):
@@ -505,6 +574,12 @@ def _region_markup(g, r: Region, add, add_point, warnings, several: bool) -> Non
             add(g, "line", pts)
         elif len(pts) == 3 and g.measurement(*C.ANGLE_CONCEPTS) is not None:
             add(g, "angle", pts)
+        elif (
+            len(pts) == 4
+            and np.linalg.norm(pts[1] - pts[2]) <= SAME_POINT_MM
+            and (g.measurement(*C.ANGLE_CONCEPTS) is not None or g.viewer_tool == "Angle")
+        ):
+            add(g, "angle", pts[[0, 1, 3]])  # OHIF's Angle: two lines sharing the vertex
         elif len(pts) >= 2:
             add(g, "curve", pts)
         else:
