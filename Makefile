@@ -2,7 +2,8 @@
 #   make demo    build .venv from the pinned requirements and run the demo
 #   make test    lint, install the independent checkers (outside the repo), run every test suite,
 #                then the core tests again on the oldest supported highdicom/pydicom
-# Other targets: venv, venv-oldest, peers, lint, bench (BENCH_ARGS=...), clean, distclean.
+# Other targets: venv, venv-oldest, peers, lint, bench (BENCH_ARGS=...), fuzz (FUZZ_CASES=...),
+# clean, distclean.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -12,6 +13,8 @@ PY_OLDEST := $(VENV_OLDEST)/bin/python
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+FUZZ_CASES ?= 20000
+FUZZ_ARGS ?=
 DEMO_ARGS ?=
 
 # a venv is up to date when its stamp is newer than what it was built from
@@ -19,7 +22,7 @@ STAMP := $(VENV)/.dicomai-installed
 STAMP_OLDEST := $(VENV_OLDEST)/.dicomai-installed
 PIP_FLAGS := --disable-pip-version-check --no-input
 
-.PHONY: all venv venv-oldest peers sysdeps test lint demo bench clean distclean
+.PHONY: all venv venv-oldest peers sysdeps test lint demo bench fuzz clean distclean
 
 all: test
 
@@ -67,6 +70,10 @@ demo: venv sysdeps
 
 bench: venv peers
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# the long fuzz run over the SEG/SR readers; writes fuzz-report.md (the short one is in make test)
+fuzz: venv
+	$(PY) Testing/fuzz/run.py --cases $(FUZZ_CASES) --report fuzz-report.md $(FUZZ_ARGS)
 
 clean:
 	rm -rf demo-output build dist .pytest_cache .ruff_cache

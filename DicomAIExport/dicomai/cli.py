@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import traceback
+import warnings as _pywarnings
+from contextlib import contextmanager
 from pathlib import Path
 from typing import List, Optional
 
@@ -189,12 +192,22 @@ def _cmd_import_seg(args) -> int:
 def _cmd_info(args) -> int:
     from .info import describe, format_description
 
-    infos = [describe(f) for f in args.files]
-    if args.json:
-        print(json.dumps(infos[0] if len(infos) == 1 else infos, indent=2, default=str))
-    else:
-        print("\n\n".join(format_description(i) for i in infos))
-    return 0
+    infos, errors = [], []
+    for f in args.files:
+        try:
+            infos.append(describe(f))
+        except DicomAIError as e:
+            if len(args.files) == 1:
+                raise
+            errors.append(_one_line(str(e)))
+    if infos:
+        if args.json:
+            print(json.dumps(infos[0] if len(infos) == 1 and not errors else infos, indent=2, default=str))
+        else:
+            print("\n\n".join(format_description(i) for i in infos))
+    for e in errors:  # one line per file that could not be described
+        print(f"dicomai info: error: {e}", file=sys.stderr)
+    return 1 if errors else 0
 
 
 # ---------------------------------------------------------------------------- parser
@@ -337,29 +350,95 @@ def _add_optional_commands(sub, common) -> None:
         module.add_commands(sub, common)
 
 
+def _one_line(text: str) -> str:
+    return " | ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
+def _inputs(args) -> str:
+    """The input files of a command, for messages that must name them."""
+    names = []
+    for attr in ("seg", "sr", "labelmap", "probability", "markups", "table", "findings", "files"):
+        v = getattr(args, attr, None)
+        if v:
+            names.extend([str(x) for x in v] if isinstance(v, (list, tuple)) else [str(v)])
+    return ", ".join(repr(n) for n in names[:4]) + (", ..." if len(names) > 4 else "") or "the input"
+
+
+@contextmanager
+def _native_stderr(captured: list):
+    """Send what native libraries (ITK, codecs) print on file descriptor 2 to ``captured``
+    instead of the terminal; Python-level writes to ``sys.stderr`` still reach it."""
+    try:
+        sys.stderr.flush()
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (pytest's capsys...)
+        yield
+        return
+    import tempfile
+
+    saved = os.dup(fd)
+    sink = tempfile.TemporaryFile()
+    os.dup2(sink.fileno(), fd)
+    old = sys.stderr
+    sys.stderr = open(saved, "w", closefd=False)  # noqa: SIM115
+    try:
+        yield
+    finally:
+        try:
+            sys.stderr.flush()
+        finally:
+            sys.stderr = old
+            os.dup2(saved, fd)
+            os.close(saved)
+            sink.seek(0)
+            text = sink.read().decode("utf-8", "replace")
+            sink.close()
+            if text.strip():
+                captured.append(text)
+
+
+def _condensed_warnings(caught, native) -> List[str]:
+    """One line per distinct library warning (pydicom UserWarnings, numpy RuntimeWarnings, ITK)."""
+    out = []
+    for w in caught:
+        out.append(f"{w.category.__name__}: {_one_line(w.message)[:300]}")
+    for text in native:
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        out.append("native library: " + " ".join(lines)[:300])
+    return list(dict.fromkeys(out))
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except DicomAIError as e:
-        if getattr(args, "debug", False):
-            traceback.print_exc()
-        msg = str(e).replace("\n", " | ")
-        print(f"dicomai {args.command}: error: {msg}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("dicomai: interrupted", file=sys.stderr)
-        return 1
-    except Exception as e:  # an unexpected failure still gets one line (and no partial output)
-        if getattr(args, "debug", False):
-            traceback.print_exc()
-        print(
-            f"dicomai {args.command}: internal error: {type(e).__name__}: {e} "
-            "(run again with --debug for the traceback, and please report it)",
-            file=sys.stderr,
-        )
-        return 1
+    debug = getattr(args, "debug", False)
+    native: list = []
+    with _pywarnings.catch_warnings(record=True) as caught:
+        _pywarnings.simplefilter("always")
+        try:
+            with _native_stderr(native):
+                rc = int(args.func(args) or 0)
+        except DicomAIError as e:
+            if debug:
+                traceback.print_exc()
+            print(f"dicomai {args.command}: error: {_one_line(e)}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print("dicomai: interrupted", file=sys.stderr)
+            return 1
+        except Exception as e:  # an unexpected failure still gets one line (and no partial output)
+            if debug:
+                traceback.print_exc()
+            print(
+                f"dicomai {args.command}: internal error on {_inputs(args)}: {type(e).__name__}: "
+                f"{_one_line(e)[:300]} (run again with --debug for the traceback, and please report it)",
+                file=sys.stderr,
+            )
+            return 1
+    if not getattr(args, "quiet", False):
+        for w in _condensed_warnings(caught, native):
+            print(f"dicomai: warning: {w}", file=sys.stderr)
+    return rc
 
 
 if __name__ == "__main__":  # pragma: no cover
