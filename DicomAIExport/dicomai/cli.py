@@ -210,6 +210,44 @@ def _cmd_info(args) -> int:
     return 1 if errors else 0
 
 
+def _cmd_validate(args) -> int:
+    from .validate import validate
+
+    res = validate(args.file, args.references or (), use_dciodvfy=not args.no_dciodvfy)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "file": res.path,
+                    "kind": res.kind,
+                    "ok": res.ok,
+                    "problems": res.problems,
+                    "dciodvfy": res.dciodvfy,
+                    "dciodvfy_errors": res.dciodvfy_errors,
+                    "notes": res.notes,
+                },
+                indent=2,
+            )
+        )
+    else:
+        for p in res.problems:
+            print(f"problem: {p}")
+        for e in res.dciodvfy_errors:
+            print(f"dciodvfy: {e}")
+        for n in res.notes:
+            print(f"note: {n}")
+        checks = "our checks" + (" and dciodvfy" if res.dciodvfy else "")
+        verdict = "clean" if res.ok else f"{len(res.problems) + len(res.dciodvfy_errors)} problem(s)"
+        print(f"{res.path}: {res.kind}, {checks}: {verdict}")
+    if not res.ok:
+        print(
+            f"dicomai validate: error: {args.file!r} is not clean: "
+            f"{(res.problems + res.dciodvfy_errors)[0][:200]}",
+            file=sys.stderr,
+        )
+    return 0 if res.ok else 1
+
+
 # ---------------------------------------------------------------------------- parser
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # usage errors: exit 2 with one line plus the usage
@@ -329,6 +367,24 @@ def build_parser() -> argparse.ArgumentParser:
     i.set_defaults(func=_cmd_import_seg)
 
     _add_optional_commands(sub, common)
+
+    v = sub.add_parser(
+        "validate",
+        parents=[common],
+        help="check a SEG / SR (our checks + dciodvfy when installed); exit 0 only when clean",
+        description="Check a SEG or SR: required attributes, frames consistent with the declared "
+        "sizes, codes well formed, references resolvable in the given files, no reader warning; "
+        "plus dciodvfy (dicom3tools) when installed. Exit status 0 only when every check is clean.",
+    )
+    v.add_argument("file", metavar="FILE", help="the SEG or SR file")
+    v.add_argument(
+        "--references",
+        nargs="+",
+        metavar="FILE",
+        help="the referenced series (folder or files) and, for an SR, its SEGs",
+    )
+    v.add_argument("--no-dciodvfy", action="store_true", help="run only our own checks")
+    v.set_defaults(func=_cmd_validate)
 
     n = sub.add_parser("info", parents=[common], help="describe SEG / SR / image files")
     n.add_argument("files", nargs="+", metavar="FILE")

@@ -873,7 +873,9 @@ def _read_seg(path, source) -> SegmentationContent:
         str(ref.SeriesInstanceUID) if ref is not None and "SeriesInstanceUID" in ref else None
     )
     content.referenced_instance_uids = [
-        str(i.ReferencedSOPInstanceUID) for i in (ref.get("ReferencedInstanceSequence", []) if ref else [])
+        str(i.ReferencedSOPInstanceUID)
+        for i in (ref.get("ReferencedInstanceSequence", []) if ref else [])
+        if "ReferencedSOPInstanceUID" in i
     ]
     content.frame_of_reference_uid = seg_for
     content.attributes = {
