@@ -21,7 +21,7 @@ from typing import List, Optional, Sequence
 from .errors import DicomAIError
 from .sopclasses import SEG_SOP_CLASSES, SR_SOP_CLASSES
 
-__all__ = ["ValidationResult", "check_codes", "find_dciodvfy", "validate"]
+__all__ = ["ValidationResult", "check_before_writing", "check_codes", "find_dciodvfy", "validate"]
 
 
 @dataclass
@@ -195,3 +195,40 @@ def _validate_sr(path, source, segs, res: ValidationResult) -> None:
     res.problems += list(report.warnings)
     if not report.groups:
         res.problems.append("the report holds no measurement group")
+
+
+def check_before_writing(tmp, output, kind: str) -> None:
+    """The cheap part of :func:`validate` on a file just written under a temporary name, before it
+    is renamed to ``output``: a SEG's header up to the per-frame groups (required attributes,
+    sizes, types, segment numbers, codes), an SR's content tree (it reads back, codes well
+    formed). Raises :class:`MetadataError` naming ``output``; the caller's atomic write then
+    leaves nothing behind."""
+    from .errors import MetadataError
+
+    problems: List[str] = []
+    if kind == "SEG":
+        from pydicom.filereader import read_partial
+
+        from .seg.decode import check_seg_header
+
+        with open(str(tmp), "rb") as fp:
+            ds = read_partial(fp, stop_when=lambda tag, vr, length: tag >= 0x52009230)
+        try:
+            check_seg_header(ds, output)
+        except DicomAIError as e:
+            problems.append(str(e))
+        problems += check_codes(ds)
+    else:
+        import pydicom
+
+        from .sr.decode import _malformed_codes, read_sr_dataset
+
+        ds = pydicom.dcmread(str(tmp))
+        read_sr_dataset(ds, name=repr(str(output)))
+        bad = _malformed_codes(ds)
+        if bad:
+            problems.append(f"{bad} coded concept(s) lack a value, scheme or meaning")
+    if problems:
+        raise MetadataError(
+            f"{str(output)!r} would not pass its own checks, so it was not written: {problems[0]}"
+        )

@@ -844,12 +844,13 @@ def _classify(s: Seed, name, detail, must, r: dict, base: dict) -> Result:
 
 
 def count_table(results: List[Result]) -> str:
-    cols = ["cases", "error", "accepted", "crash", "hang", "memory", "silent", "cli problems"]
+    cols = ["cases", "error", "accepted", "crash", "hang", "memory", "silent", "cli problems", "cli runs"]
     rows = ["| | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for kind in ("seg", "sr"):
         rs = [r for r in results if r.kind == kind]
         c = Counter(r.outcome for r in rs)
-        vals = [len(rs)] + [c.get(k, 0) for k in cols[1:-1]] + [sum(bool(r.cli) for r in rs)]
+        vals = [len(rs)] + [c.get(k, 0) for k in cols[1:-2]]
+        vals += [sum(bool(r.cli) for r in rs), sum(r.cli_runs for r in rs)]
         rows.append(f"| {kind.upper()} | " + " | ".join(str(v) for v in vals) + " |")
     return "\n".join(rows)
 
@@ -876,6 +877,8 @@ def signatures(results: List[Result]) -> Counter:
         for e, v in r.entries.items():
             if v["outcome"] in FAILING:
                 c[f"{v['outcome']}: {v.get('type', '')} at {v.get('where', '')}"] += 1
+            elif v["outcome"] == "error" and v.get("unforeseen"):
+                c[f"error (unforeseen damage, caught by the net): {v['unforeseen']}"] += 1
             elif v["outcome"] == "silent":
                 c[f"silent ({'must detect' if r.must_detect else 'counted'}): {r.mutator} {e}"] += 1
         for p in r.cli:

@@ -59,3 +59,23 @@ def test_references_that_do_not_hold_the_referenced_instances_are_a_problem(seed
     some = sorted(s.source.iterdir())[:2]
     res = validate(s.path, some, use_dciodvfy=False)
     assert not res.ok
+
+
+def test_export_runs_the_same_checks_before_writing(seeds, tmp_path):
+    """A code without a meaning (from user metadata) stops the export; nothing is left."""
+    import numpy as np
+
+    from dicomai.coding import Code
+    from dicomai.errors import MetadataError
+    from dicomai.seg.content import SegmentationContent, SegmentInfo
+    from dicomai.seg.encode import write_seg
+    from dicomai.source import read_source_series
+
+    source = read_source_series(seeds["binary"].source)
+    lab = np.zeros(source.grid.shape, np.uint8)
+    lab[1:3, 2:6, 3:7] = 1
+    seg = SegmentInfo(1, "x", type=Code("123", "SCT", ""))
+    out = tmp_path / "out" / "s.dcm"
+    with pytest.raises(MetadataError, match="own checks"):
+        write_seg(SegmentationContent.from_labelmap(lab, source.grid, [seg]), source, out)
+    assert not (tmp_path / "out").exists()

@@ -133,7 +133,13 @@ def _run_entry(fn) -> dict:
             digest, warns = fn()
             return {"outcome": "ok", "digest": digest, "warnings": list(warns), "pywarnings": len(caught)}
         except DicomAIError as e:
-            return {"outcome": "error", "message": str(e)[:500], "type": type(e).__name__}
+            out = {"outcome": "error", "message": str(e)[:500], "type": type(e).__name__}
+            if getattr(e, "unforeseen", False):  # caught by dicomai.fileio.reading's net
+                cause = e.__cause__
+                out["unforeseen"] = (
+                    f"{type(cause).__name__} at {_where(cause.__traceback__) if cause else '?'}"
+                )
+            return out
         except MemoryError as e:
             return {
                 "outcome": "memory",
