@@ -319,8 +319,14 @@ def s_delete_required(rng, ds, kind):
     if not found:
         return None
     owner, _ = rng.choice(found)
+    vt = str(owner.get("ValueType", ""))
     del owner[kw]
-    return f"delete {kw}"
+    # optional where they are (PS3.3 C.17.3): the content of a NUM, CODE, SCOORD..., the concept
+    # name of an IMAGE / SCOORD / SCOORD3D / by-reference item
+    optional = (kw == "ContentSequence" and vt not in ("", "CONTAINER")) or (
+        kw == "ConceptNameCodeSequence" and vt in ("IMAGE", "SCOORD", "SCOORD3D", "COMPOSITE", "")
+    )
+    return f"delete {kw}" + (f" of a {vt}" if vt else ""), not optional
 
 
 _GEOMETRY = {
@@ -581,6 +587,8 @@ def s_sr_structure(rng, ds, kind):
         if not items:
             return None
         rng.choice(items).ValueType = rng.choice(["GARBAGE", "NUM", "SCOORD3D", "CONTAINER", ""])
+    if what == "long-text":  # a long text is valid: a different name, not damage
+        return f"sr:{what}", False
     return f"sr:{what}"
 
 

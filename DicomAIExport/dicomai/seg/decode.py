@@ -211,6 +211,17 @@ def _lab_to_rgb(value) -> Optional[tuple]:
 
 def segments_from_dataset(ds) -> List[SegmentInfo]:
     """SegmentInfo for every item of SegmentSequence (segment 0 included when present)."""
+    from ..errors import DicomAIError
+
+    try:
+        return _segments_from_dataset(ds)
+    except DicomAIError as e:
+        if _name(ds) in str(e):
+            raise
+        raise type(e)(f"{_name(ds)}: {e}") from e
+
+
+def _segments_from_dataset(ds) -> List[SegmentInfo]:
     out = []
     for item in ds.get("SegmentSequence", []):
         typ_item = _first(item, "SegmentedPropertyTypeCodeSequence")
@@ -467,7 +478,7 @@ def _frame_infos(
     return infos
 
 
-def _plane_geometry(ds, first_pf=None, path=None):
+def _plane_geometry(ds, first_pf=None, path=None, warnings: Optional[list] = None):
     """(ImageOrientationPatient, PixelSpacing, SpacingBetweenSlices, SliceThickness) of the SEG."""
     where = _name(ds, path)
     iop = spacing = between = thickness = None
@@ -486,24 +497,30 @@ def _plane_geometry(ds, first_pf=None, path=None):
                 spacing = _floats(item.PixelSpacing, 2, "PixelSpacing", where, positive=True)
             # the slice spacings only help to find the lattice: an unusable value is ignored
             if between is None and item.get("SpacingBetweenSlices"):
-                between = _optional_positive(item.SpacingBetweenSlices)
+                between = _optional_positive(
+                    item.SpacingBetweenSlices, "SpacingBetweenSlices", where, warnings
+                )
             if thickness is None and item.get("SliceThickness"):
-                thickness = _optional_positive(item.SliceThickness)
+                thickness = _optional_positive(item.SliceThickness, "SliceThickness", where, warnings)
     return iop, spacing, between, thickness
 
 
-def _optional_positive(value) -> Optional[float]:
+def _optional_positive(value, what: str, where: str, warnings: Optional[list]) -> Optional[float]:
     try:
         v = float(value)
     except (TypeError, ValueError):
-        return None
-    return v if np.isfinite(v) and 0 < v < _MAX_COORD else None
+        v = float("nan")
+    if np.isfinite(v) and 0 < v < _MAX_COORD:
+        return v
+    if warnings is not None:
+        warnings.append(f"{where}: {what} {_show(value)} is unusable: ignored (slices placed by position)")
+    return None
 
 
 def _grid_from_seg(ds, infos: List[_FrameInfo], warnings: list, first_pf=None) -> Grid:
     """The grid a SEG defines by itself: its plane positions on a regular lattice."""
     rows, cols = int(ds.Rows), int(ds.Columns)
-    iop, spacing, between, thickness = _plane_geometry(ds, first_pf)
+    iop, spacing, between, thickness = _plane_geometry(ds, first_pf, warnings=warnings)
     where = _name(ds)
     if spacing is None:
         warnings.append(f"{where}: PixelSpacing is missing (Pixel Measures Sequence): 1 mm assumed")

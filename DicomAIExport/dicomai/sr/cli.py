@@ -15,7 +15,7 @@ def _warn(messages, quiet: bool) -> None:
     if quiet:
         return
     for m in messages:
-        print(f"dicomai: warning: {m}", file=sys.stderr)
+        print(f"dicomai: warning: {' | '.join(str(m).splitlines())}", file=sys.stderr)
 
 
 # ---------------------------------------------------------------------------------- export-sr

@@ -412,7 +412,7 @@ class _Reader:
         if quantity is None:
             self.warnings.append(f"{where}: NUM without a concept name skipped")
             return None
-        if value is None and _seq(item, "MeasuredValueSequence"):
+        if value is None and qualifier is None:
             self.warnings.append(
                 f"{where}: measurement {quantity.meaning!r} has no readable value (read as none)"
             )
@@ -430,7 +430,8 @@ class _Reader:
             elif vt == "CODE" and C.is_concept(c, C.MEASUREMENT_METHOD):
                 m.method = _coded_value(child)
             elif vt == "CODE" and C.is_concept(c, C.FINDING_SITE):
-                m.finding_sites.append(_coded_value(child))
+                if _coded_value(child) is not None:
+                    m.finding_sites.append(_coded_value(child))
             elif vt == "UIDREF" and C.is_concept(c, C.TRACKING_UID):
                 m.tracking_uid = _text(child)
             elif vt == "TEXT" and C.is_concept(c, C.TRACKING_IDENTIFIER):
@@ -487,9 +488,11 @@ class _Reader:
             elif vt == "CODE" and C.is_concept(c, C.FINDING_CATEGORY):
                 g.finding_category = _coded_value(it)
             elif vt == "CODE" and C.is_concept(c, C.FINDING_SITE):
-                g.finding_sites.append(_coded_value(it))
+                # a CODE without its value is counted by _malformed_codes (one warning)
+                if _coded_value(it) is not None:
+                    g.finding_sites.append(_coded_value(it))
                 for mod in _children(it):
-                    if _vt(mod) == "CODE":
+                    if _vt(mod) == "CODE" and _coded_value(mod) is not None:
                         g.finding_site_modifiers.append(_coded_value(mod))
             elif vt == "CODE" and C.is_concept(c, C.MEASUREMENT_METHOD):
                 g.method = _coded_value(it)
@@ -713,8 +716,8 @@ def read_sr_dataset(ds, source=None, segs: Sequence = (), name: str = "the SR") 
     bad_codes = _malformed_codes(ds)
     if bad_codes:
         reader.warnings.append(
-            f"{name}: {bad_codes} coded concept(s) lack CodeValue, CodingSchemeDesignator or CodeMeaning "
-            "(read as they are)"
+            f"{name}: {bad_codes} coded concept(s) are missing or lack CodeValue, CodingSchemeDesignator or "
+            "CodeMeaning (read as they are)"
         )
     report.frame_of_reference_uids = reader.frames_of_reference
     # which Slicer object each group loads as (sets markup_kind / markup_name / point_label)
@@ -730,6 +733,7 @@ def read_sr_dataset(ds, source=None, segs: Sequence = (), name: str = "the SR") 
     return report
 
 
+_NAMED_TYPES = ("NUM", "CODE", "TEXT", "UIDREF", "DATE", "TIME", "DATETIME", "PNAME")  # need a concept name
 _CODE_SEQUENCES = ("ConceptNameCodeSequence", "ConceptCodeSequence", "MeasurementUnitsCodeSequence")
 
 
@@ -738,6 +742,8 @@ def _malformed_codes(ds, depth: int = 0) -> int:
     n = 0
     for item in _children(ds) if depth <= _MAX_DEPTH else []:
         if _vt(item) == "CODE" and not _seq(item, "ConceptCodeSequence"):
+            n += 1
+        if _vt(item) in _NAMED_TYPES and not _seq(item, "ConceptNameCodeSequence"):
             n += 1
         for kw in _CODE_SEQUENCES:
             for code in _seq(item, kw):
