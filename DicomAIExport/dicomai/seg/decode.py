@@ -496,11 +496,11 @@ def _plane_geometry(ds, first_pf=None, path=None, warnings: Optional[list] = Non
             if spacing is None and item.get("PixelSpacing"):
                 spacing = _floats(item.PixelSpacing, 2, "PixelSpacing", where, positive=True)
             # the slice spacings only help to find the lattice: an unusable value is ignored
-            if between is None and item.get("SpacingBetweenSlices"):
+            if between is None and "SpacingBetweenSlices" in item:
                 between = _optional_positive(
                     item.SpacingBetweenSlices, "SpacingBetweenSlices", where, warnings
                 )
-            if thickness is None and item.get("SliceThickness"):
+            if thickness is None and "SliceThickness" in item:
                 thickness = _optional_positive(item.SliceThickness, "SliceThickness", where, warnings)
     return iop, spacing, between, thickness
 
@@ -848,7 +848,19 @@ def _read_seg(path, source) -> SegmentationContent:
             f"{len(raw_frames)} frame(s): one of them is damaged"
         )
     all_segments = segments_from_dataset(ds)
+    unlabelled = [int(i.SegmentNumber) for i in ds.SegmentSequence if not i.get("SegmentLabel")]
+    if unlabelled:
+        warnings.append(
+            f"{str(path)!r}: segment(s) {unlabelled[:10]} have no SegmentLabel (required): named 'Segment N'"
+        )
     infos = _frame_infos(ds, n_frames, seg_type == "LABELMAP", raw_frames, path)
+    with_position = sum(f.position is not None for f in infos)
+    if 0 < with_position < len(infos):
+        missing = [i + 1 for i, f in enumerate(infos) if f.position is None]
+        raise MetadataError(
+            f"{str(path)!r}: frame(s) {missing[:10]} have no ImagePositionPatient while the others do: "
+            "they cannot be placed"
+        )
     seg_for = str(ds.get("FrameOfReferenceUID", "")) or None
 
     if source is not None:
