@@ -3,7 +3,8 @@
 #                throw-away Orthanc: scripts/demo_dicomweb.py)
 #   make test    lint, install the independent checkers, Orthanc and the OHIF Viewer (outside the repo),
 #                run every test suite, then the core tests again on the oldest supported highdicom/pydicom
-# Other targets: venv, venv-oldest, peers, servers, viewer, lint, bench (BENCH_ARGS=...), clean, distclean.
+# Other targets: venv, venv-oldest, peers, servers, viewer, lint, bench, bench-scale, bench-batch
+# (BENCH_ARGS=...), fuzz (FUZZ_CASES=...), clean, distclean.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -13,6 +14,8 @@ PY_OLDEST := $(VENV_OLDEST)/bin/python
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+FUZZ_CASES ?= 20000
+FUZZ_ARGS ?=
 DEMO_ARGS ?=
 
 # a venv is up to date when its stamp is newer than what it was built from
@@ -20,7 +23,7 @@ STAMP := $(VENV)/.dicomai-installed
 STAMP_OLDEST := $(VENV_OLDEST)/.dicomai-installed
 PIP_FLAGS := --disable-pip-version-check --no-input
 
-.PHONY: all venv venv-oldest peers sysdeps servers viewer test lint demo bench clean distclean
+.PHONY: all venv venv-oldest peers sysdeps servers viewer test lint demo bench bench-scale bench-batch fuzz clean distclean
 
 all: test
 
@@ -86,6 +89,10 @@ bench-scale: venv peers
 # cases per minute of `dicomai batch` with 1 and 2 Dask workers (BENCH_ARGS=--quick for a smoke run)
 bench-batch: venv
 	$(PY) bench/batch.py $(BENCH_ARGS)
+
+# the long fuzz run over the SEG/SR readers; writes fuzz-report.md (the short one is in make test)
+fuzz: venv
+	$(PY) Testing/fuzz/run.py --cases $(FUZZ_CASES) --report fuzz-report.md $(FUZZ_ARGS)
 
 clean:
 	rm -rf demo-output build dist .pytest_cache .ruff_cache

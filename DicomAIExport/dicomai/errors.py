@@ -11,6 +11,7 @@ __all__ = [
     "GeometryMismatchError",
     "InputError",
     "MetadataError",
+    "OutputError",
     "OutputExistsError",
     "SourceSeriesError",
     "UnsupportedObjectError",
@@ -43,3 +44,7 @@ class UnsupportedObjectError(InputError):
 
 class OutputExistsError(DicomAIError, FileExistsError):
     """The output file exists and overwriting was not asked for."""
+
+
+class OutputError(DicomAIError, OSError):
+    """An output cannot be written (disk full, no permission, name too long...)."""

@@ -30,13 +30,14 @@ def register_describer(modality: str, fn: Callable) -> None:
 
 def describe(path) -> dict:
     """A JSON-serialisable description of the DICOM object at ``path`` (header only)."""
-    import pydicom
-    from pydicom.errors import InvalidDicomError
+    from .fileio import read_dicom, reading
 
-    try:
-        ds = pydicom.dcmread(str(path), stop_before_pixels=True)
-    except (InvalidDicomError, OSError, EOFError) as e:
-        raise InputError(f"cannot read {str(path)!r} as DICOM: {e}") from e
+    ds = read_dicom(path, stop_before_pixels=True)
+    with reading(path, "DICOM object"):
+        return _describe(ds, path)
+
+
+def _describe(ds, path) -> dict:
     sop = str(ds.get("SOPClassUID", ""))
     out = {
         "file": str(path),
@@ -63,18 +64,19 @@ def describe(path) -> dict:
     elif sop in _DESCRIBERS or modality in _DESCRIBERS:  # families register by SOP class or modality
         out.update((_DESCRIBERS.get(sop) or _DESCRIBERS[modality])(ds, path))
     else:
-        out.update(
-            {
-                "rows": ds.get("Rows"),
-                "columns": ds.get("Columns"),
-                "number_of_frames": int(ds.get("NumberOfFrames", 1) or 1) if "Rows" in ds else None,
-            }
-        )
+        try:
+            frames = int(ds.get("NumberOfFrames", 1) or 1) if "Rows" in ds else None
+        except (TypeError, ValueError):
+            frames = ds.get("NumberOfFrames")
+            raise InputError(f"{str(path)!r}: NumberOfFrames {frames!r} is not a number") from None
+        out.update({"rows": ds.get("Rows"), "columns": ds.get("Columns"), "number_of_frames": frames})
     return out
 
 
 def _describe_seg(ds) -> dict:
-    from .seg.decode import segments_from_dataset
+    from .seg.decode import _name, _segment_ref, check_seg_header, segments_from_dataset
+
+    header = check_seg_header(ds)
 
     seg_type = str(ds.get("SegmentationType", ""))
     if str(ds.get("SOPClassUID", "")) == LABEL_MAP_SEGMENTATION_STORAGE:
@@ -83,7 +85,7 @@ def _describe_seg(ds) -> dict:
     for fg in ds.get("PerFrameFunctionalGroupsSequence", []):
         item = fg.get("SegmentIdentificationSequence")
         if item:
-            n = int(item[0].ReferencedSegmentNumber)
+            n = _segment_ref(item[0], _name(ds))
             frames[n] = frames.get(n, 0) + 1
     segments = []
     for s in segments_from_dataset(ds):
@@ -116,22 +118,23 @@ def _describe_seg(ds) -> dict:
         "kind": "SEG",
         "segmentation_type": seg_type,
         "fractional_type": str(ds.get("SegmentationFractionalType", "")) or None,
-        "number_of_frames": int(ds.get("NumberOfFrames", 1) or 1),
-        "rows": int(ds.Rows),
-        "columns": int(ds.Columns),
+        "number_of_frames": header["frames"],
+        "rows": header["rows"],
+        "columns": header["columns"],
         "segments": segments,
         "referenced_series": refs,
-        "algorithm_family": format_code(
-            code_from_dataset(
-                ds.SegmentSequence[0]
-                .SegmentationAlgorithmIdentificationSequence[0]
-                .AlgorithmFamilyCodeSequence[0]
-            )
-        )
-        if ds.get("SegmentSequence")
-        and ds.SegmentSequence[0].get("SegmentationAlgorithmIdentificationSequence")
-        else None,
+        "algorithm_family": _algorithm_family(ds),
     }
+
+
+def _algorithm_family(ds):
+    """The first segment's algorithm family, or None (the attribute is required only for
+    AUTOMATIC / SEMIAUTOMATIC segments: a missing one is not an error here)."""
+    from .seg.decode import _first
+
+    item = _first(ds.SegmentSequence[0], "SegmentationAlgorithmIdentificationSequence")
+    family = _first(item, "AlgorithmFamilyCodeSequence") if item is not None else None
+    return format_code(code_from_dataset(family)) if family is not None else None
 
 
 def _code_text(d) -> str:

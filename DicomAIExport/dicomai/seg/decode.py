@@ -16,7 +16,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from ..coding import code_from_dataset
-from ..errors import InputError, UnsupportedObjectError
+from ..errors import InputError, MetadataError, UnsupportedObjectError
 from ..geometry import Grid
 from ..sopclasses import LABEL_MAP_SEGMENTATION_STORAGE
 from ..sopclasses import SEG_SOP_CLASSES as _SEG_NAMES
@@ -36,17 +36,122 @@ SEG_SOP_CLASSES = tuple(_SEG_NAMES)
 
 _NATIVE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.2"}
 _POS_TOL = 0.01  # fraction of a voxel a frame may sit off the lattice
+_MAX_COORD = 1e6  # mm: a position or spacing beyond this is damage, not anatomy
+_MAX_EXPANSION = 2000  # decoded bytes per stored byte of compressed pixel data, at most
+_MIN_DECODED_LIMIT = 1 << 28  # ... but small files may always decode to 256 MB
+_MAX_VOXELS = 1 << 31  # a grid made from the SEG's own positions holds at most this many voxels
+
+
+def _name(ds, path=None) -> str:
+    """How messages name the SEG: its file when known."""
+    where = path if path is not None else getattr(ds, "filename", None)
+    return repr(str(where)) if where else "the SEG"
+
+
+def _floats(value, n: int, what: str, where: str, positive: bool = False) -> list:
+    """``n`` finite numbers of a DS/FD value, or a MetadataError naming the file and attribute."""
+    try:
+        values = (
+            list(value) if hasattr(value, "__iter__") and not isinstance(value, (str, bytes)) else [value]
+        )
+        out = [float(v) for v in values]
+    except (TypeError, ValueError) as e:
+        raise MetadataError(f"{where}: {what} {_show(value)} is not {n} number(s)") from e
+    if len(out) != n:
+        raise MetadataError(f"{where}: {what} {_show(value)} has {len(out)} value(s), {n} expected")
+    if not all(np.isfinite(v) and abs(v) < _MAX_COORD for v in out):
+        raise MetadataError(f"{where}: {what} {_show(value)} holds a non-finite or absurd value")
+    if positive and min(out) <= 0:
+        raise MetadataError(f"{where}: {what} {_show(value)} must be positive")
+    return out
+
+
+def _show(value) -> str:
+    text = (
+        "\\".join(str(v) for v in value)
+        if hasattr(value, "__iter__") and not isinstance(value, str)
+        else str(value)
+    )
+    return repr(text[:60])
+
+
+def _orientation(value, where: str) -> list:
+    iop = _floats(value, 6, "ImageOrientationPatient", where)
+    a, b = np.asarray(iop[:3]), np.asarray(iop[3:])
+    if not (abs(np.linalg.norm(a) - 1) < 0.01 and abs(np.linalg.norm(b) - 1) < 0.01 and abs(a @ b) < 0.01):
+        raise MetadataError(
+            f"{where}: ImageOrientationPatient {_show(value)} is not two orthogonal unit vectors"
+        )
+    return iop
+
+
+def _int_attr(ds, keyword: str, where: str, lo: int, hi: int, default=None) -> int:
+    value = ds.get(keyword)
+    if value is None or value == "":
+        if default is not None:
+            return default
+        raise MetadataError(f"{where}: required attribute {keyword} is missing or empty")
+    try:
+        n = int(value)
+    except (TypeError, ValueError) as e:
+        raise MetadataError(f"{where}: {keyword} {_show(value)} is not an integer") from e
+    if not lo <= n <= hi:
+        raise MetadataError(f"{where}: {keyword} {n} is out of range ({lo}..{hi})")
+    return n
+
+
+def check_seg_header(ds, path=None) -> dict:
+    """Check what a SEG must declare before anything is allocated; ``{rows, columns, bits,
+    frames, type}``. Raises :class:`MetadataError` naming the file and the attribute."""
+    where = _name(ds, path)
+    for kw in ("SOPInstanceUID", "Rows", "Columns", "BitsAllocated"):
+        if kw not in ds:
+            raise MetadataError(f"{where}: required attribute {kw} is missing")
+    rows = _int_attr(ds, "Rows", where, 1, 65535)
+    cols = _int_attr(ds, "Columns", where, 1, 65535)
+    bits = _int_attr(ds, "BitsAllocated", where, 0, 64)
+    per_frame = ds.get("PerFrameFunctionalGroupsSequence")
+    n_items = len(per_frame) if per_frame is not None else None
+    frames = _int_attr(ds, "NumberOfFrames", where, 1, 1 << 31)
+    if n_items is not None and n_items != frames:
+        raise MetadataError(
+            f"{where}: NumberOfFrames is {frames} but Per-Frame Functional Groups describe {n_items} "
+            "frame(s): one of them is damaged"
+        )
+    seg_type = str(ds.get("SegmentationType", "") or "").upper()
+    if str(ds.get("SOPClassUID", "")) == LABEL_MAP_SEGMENTATION_STORAGE:
+        seg_type = "LABELMAP"
+    allowed = {"BINARY": (1,), "FRACTIONAL": (8,), "LABELMAP": (8, 16)}
+    if seg_type not in allowed:
+        raise MetadataError(
+            f"{where}: SegmentationType {seg_type or '(missing)'!r} is not BINARY, FRACTIONAL or LABELMAP"
+        )
+    if bits not in allowed[seg_type]:
+        raise MetadataError(
+            f"{where}: SegmentationType {seg_type} needs BitsAllocated "
+            f"{' or '.join(str(b) for b in allowed[seg_type])}, the file says {bits}"
+        )
+    segments = ds.get("SegmentSequence")
+    if not segments:
+        raise MetadataError(f"{where}: SegmentSequence is missing or empty: the SEG describes no segment")
+    seen = set()
+    for i, item in enumerate(segments, start=1):
+        n = _int_attr(item, "SegmentNumber", f"{where}: SegmentSequence item {i}", 0, 65535)
+        if n in seen:
+            raise MetadataError(f"{where}: segment number {n} is described twice in SegmentSequence")
+        seen.add(n)
+        if n == 0 and seg_type != "LABELMAP":
+            raise MetadataError(f"{where}: segment number 0 is only allowed in a LABELMAP SEG")
+    if seg_type == "FRACTIONAL":
+        _int_attr(ds, "MaximumFractionalValue", where, 1, 255)
+    return {"rows": rows, "columns": cols, "bits": bits, "frames": frames, "type": seg_type}
 
 
 def read_seg_header(path):
     """Read a SEG without its pixel data; raise UnsupportedObjectError for other objects."""
-    import pydicom
-    from pydicom.errors import InvalidDicomError
+    from ..fileio import read_dicom
 
-    try:
-        ds = pydicom.dcmread(str(path), stop_before_pixels=True)
-    except (InvalidDicomError, OSError, EOFError) as e:
-        raise InputError(f"cannot read {str(path)!r} as DICOM: {e}") from e
+    ds = read_dicom(path, stop_before_pixels=True, what="SEG")
     _check_sop_class(ds, path)
     return ds
 
@@ -106,6 +211,17 @@ def _lab_to_rgb(value) -> Optional[tuple]:
 
 def segments_from_dataset(ds) -> List[SegmentInfo]:
     """SegmentInfo for every item of SegmentSequence (segment 0 included when present)."""
+    from ..errors import DicomAIError
+
+    try:
+        return _segments_from_dataset(ds)
+    except DicomAIError as e:
+        if _name(ds) in str(e):
+            raise
+        raise type(e)(f"{_name(ds)}: {e}") from e
+
+
+def _segments_from_dataset(ds) -> List[SegmentInfo]:
     out = []
     for item in ds.get("SegmentSequence", []):
         typ_item = _first(item, "SegmentedPropertyTypeCodeSequence")
@@ -117,7 +233,14 @@ def segments_from_dataset(ds) -> List[SegmentInfo]:
             name = str(algo.get("AlgorithmName", "")) or None
             version = str(algo.get("AlgorithmVersion", "")) or None
             family = code_from_dataset(_first(algo, "AlgorithmFamilyCodeSequence"))
-        number = int(item.SegmentNumber)
+        if "SegmentNumber" not in item:
+            raise MetadataError(f"{_name(ds)}: a SegmentSequence item has no SegmentNumber")
+        try:
+            number = int(item.SegmentNumber)
+        except (TypeError, ValueError) as e:
+            raise MetadataError(
+                f"{_name(ds)}: SegmentNumber {_show(item.SegmentNumber)} is not an integer"
+            ) from e
         out.append(
             SegmentInfo(
                 number=number,
@@ -280,13 +403,27 @@ def _raw_per_frame(ds) -> Optional[list]:
     return out
 
 
-def _frame_infos(ds, n_frames: int, labelmap: bool, raw: Optional[list] = None) -> List[_FrameInfo]:
+def _segment_ref(item, where: str) -> int:
+    if "ReferencedSegmentNumber" not in item:
+        raise MetadataError(f"{where}: SegmentIdentificationSequence has no ReferencedSegmentNumber")
+    try:
+        return int(item.ReferencedSegmentNumber)
+    except (TypeError, ValueError) as e:
+        raise MetadataError(
+            f"{where}: ReferencedSegmentNumber {_show(item.ReferencedSegmentNumber)} is not an integer"
+        ) from e
+
+
+def _frame_infos(
+    ds, n_frames: int, labelmap: bool, raw: Optional[list] = None, path=None
+) -> List[_FrameInfo]:
+    where = _name(ds, path)
     shared = _first(ds, "SharedFunctionalGroupsSequence")
     shared_seg = None
     shared_pos = None
     if shared is not None:
         item = _first(shared, "SegmentIdentificationSequence")
-        shared_seg = int(item.ReferencedSegmentNumber) if item is not None else None
+        shared_seg = _segment_ref(item, where) if item is not None else None
         item = _first(shared, "PlanePositionSequence")
         shared_pos = item.get("ImagePositionPatient") if item is not None else None
     if raw is None:
@@ -299,11 +436,15 @@ def _frame_infos(ds, n_frames: int, labelmap: bool, raw: Optional[list] = None) 
             pos = found.get("position") or shared_pos
             if seg_no is None and not labelmap:
                 raise UnsupportedObjectError(
-                    f"frame {i + 1} names no segment (SegmentIdentificationSequence)"
+                    f"{where}: frame {i + 1} names no segment (SegmentIdentificationSequence)"
                 )
             infos.append(
                 _FrameInfo(
-                    seg_no, np.asarray([float(v) for v in pos]) if pos else None, found.get("source_uid")
+                    seg_no,
+                    np.asarray(_floats(pos, 3, f"ImagePositionPatient of frame {i + 1}", where))
+                    if pos
+                    else None,
+                    found.get("source_uid"),
                 )
             )
         return infos
@@ -317,7 +458,7 @@ def _frame_infos(ds, n_frames: int, labelmap: bool, raw: Optional[list] = None) 
         if fg is not None:
             item = _first(fg, "SegmentIdentificationSequence")
             if item is not None:
-                seg_no = int(item.ReferencedSegmentNumber)
+                seg_no = _segment_ref(item, f"{where}: frame {i + 1}")
             item = _first(fg, "PlanePositionSequence")
             if item is not None and item.get("ImagePositionPatient"):
                 pos = item.ImagePositionPatient
@@ -327,13 +468,19 @@ def _frame_infos(ds, n_frames: int, labelmap: bool, raw: Optional[list] = None) 
                 if src is not None:
                     src_uid = str(src.get("ReferencedSOPInstanceUID", "")) or None
         if seg_no is None and not labelmap:
-            raise UnsupportedObjectError(f"frame {i + 1} names no segment (SegmentIdentificationSequence)")
-        infos.append(_FrameInfo(seg_no, np.asarray([float(v) for v in pos]) if pos else None, src_uid))
+            raise UnsupportedObjectError(
+                f"{where}: frame {i + 1} names no segment (SegmentIdentificationSequence)"
+            )
+        position = (
+            np.asarray(_floats(pos, 3, f"ImagePositionPatient of frame {i + 1}", where)) if pos else None
+        )
+        infos.append(_FrameInfo(seg_no, position, src_uid))
     return infos
 
 
-def _plane_geometry(ds, first_pf=None):
+def _plane_geometry(ds, first_pf=None, path=None, warnings: Optional[list] = None):
     """(ImageOrientationPatient, PixelSpacing, SpacingBetweenSlices, SliceThickness) of the SEG."""
+    where = _name(ds, path)
     iop = spacing = between = thickness = None
     shared = _first(ds, "SharedFunctionalGroupsSequence")
     if first_pf is None:
@@ -343,22 +490,40 @@ def _plane_geometry(ds, first_pf=None):
             continue
         item = _first(owner, "PlaneOrientationSequence")
         if item is not None and iop is None and item.get("ImageOrientationPatient"):
-            iop = [float(v) for v in item.ImageOrientationPatient]
+            iop = _orientation(item.ImageOrientationPatient, where)
         item = _first(owner, "PixelMeasuresSequence")
         if item is not None:
             if spacing is None and item.get("PixelSpacing"):
-                spacing = [float(v) for v in item.PixelSpacing]
-            if between is None and item.get("SpacingBetweenSlices"):
-                between = float(item.SpacingBetweenSlices)
-            if thickness is None and item.get("SliceThickness"):
-                thickness = float(item.SliceThickness)
+                spacing = _floats(item.PixelSpacing, 2, "PixelSpacing", where, positive=True)
+            # the slice spacings only help to find the lattice: an unusable value is ignored
+            if between is None and "SpacingBetweenSlices" in item:
+                between = _optional_positive(
+                    item.SpacingBetweenSlices, "SpacingBetweenSlices", where, warnings
+                )
+            if thickness is None and "SliceThickness" in item:
+                thickness = _optional_positive(item.SliceThickness, "SliceThickness", where, warnings)
     return iop, spacing, between, thickness
+
+
+def _optional_positive(value, what: str, where: str, warnings: Optional[list]) -> Optional[float]:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = float("nan")
+    if np.isfinite(v) and 0 < v < _MAX_COORD:
+        return v
+    if warnings is not None:
+        warnings.append(f"{where}: {what} {_show(value)} is unusable: ignored (slices placed by position)")
+    return None
 
 
 def _grid_from_seg(ds, infos: List[_FrameInfo], warnings: list, first_pf=None) -> Grid:
     """The grid a SEG defines by itself: its plane positions on a regular lattice."""
     rows, cols = int(ds.Rows), int(ds.Columns)
-    iop, spacing, between, thickness = _plane_geometry(ds, first_pf)
+    iop, spacing, between, thickness = _plane_geometry(ds, first_pf, warnings=warnings)
+    where = _name(ds)
+    if spacing is None:
+        warnings.append(f"{where}: PixelSpacing is missing (Pixel Measures Sequence): 1 mm assumed")
     spacing = spacing or [1.0, 1.0]
     positions = [f.position for f in infos if f.position is not None]
     if iop is None or not positions:
@@ -387,10 +552,15 @@ def _grid_from_seg(ds, infos: List[_FrameInfo], warnings: list, first_pf=None) -
                 ratios = (dist - dist[0]) / step
             if np.max(np.abs(ratios - np.round(ratios))) > 0.05:
                 raise UnsupportedObjectError(
-                    "the SEG frames do not lie on a regular slice lattice; give the source series "
+                    f"{where}: the SEG frames do not lie on a regular slice lattice; give the source series "
                     "(--source) to place them"
                 )
     n = int(round((dist[-1] - dist[0]) / step)) + 1 if len(pos) > 1 else 1
+    if n > 4 * len(pos) + 1000 or n * rows * cols > _MAX_VOXELS:
+        raise MetadataError(
+            f"{where}: the frames' {len(pos)} plane position(s) span {n} slices of {step:g} mm: a position "
+            "is probably damaged; give the source series (--source) to place the frames"
+        )
     return Grid.from_dicom(pos[0], iop, spacing, normal * step, (n, rows, cols))
 
 
@@ -401,8 +571,9 @@ class _FrameReader:
     by pydicom's decoders (1-bit frames kept bit-packed until used).
     """
 
-    def __init__(self, ds, path):
+    def __init__(self, ds, path, warnings: Optional[list] = None):
         self.ds = ds
+        self.warnings = warnings if warnings is not None else []
         self.rows, self.cols = int(ds.Rows), int(ds.Columns)
         self.n = int(ds.get("NumberOfFrames", 1) or 1)
         self.bits = int(ds.BitsAllocated)
@@ -421,10 +592,19 @@ class _FrameReader:
             self.buffer = np.frombuffer(ds.PixelData, dtype=np.uint8)
             frame_bits = self.rows * self.cols * self.bits
             need = (frame_bits * self.n + 7) // 8
-            if self.buffer.size < need:
+            if self.buffer.size < need or self.buffer.size > need + 1 + (need & 1):
                 raise UnsupportedObjectError(
                     f"{str(path)!r}: Pixel Data holds {self.buffer.size} bytes, {self.n} frames of "
-                    f"{self.rows}x{self.cols} at {self.bits} bit need {need}"
+                    f"{self.rows}x{self.cols} at {self.bits} bit need {need}: NumberOfFrames, Rows, "
+                    "Columns or BitsAllocated is wrong"
+                )
+        else:
+            stored = len(ds.PixelData)
+            decoded = self.rows * self.cols * max(self.bits, 8) // 8 * self.n
+            if decoded > max(_MIN_DECODED_LIMIT, _MAX_EXPANSION * stored):
+                raise UnsupportedObjectError(
+                    f"{str(path)!r}: {self.n} compressed frame(s) of {self.rows}x{self.cols} would decode "
+                    f"to {decoded >> 20} MB from {stored} stored bytes: the declared sizes are damaged"
                 )
         # 1-bit frames whose rows start on byte boundaries can be read row range by row range
         self.row_aligned = self.bits == 1 and self.cols % 8 == 0
@@ -435,7 +615,7 @@ class _FrameReader:
         if not self.native:
             if self.bits == 1:
                 return np.unpackbits(self._packed_frames()[i], count=r * c, bitorder="little").reshape(r, c)
-            raise UnsupportedObjectError("internal: compressed multi-bit frames are read in order")
+            raise UnsupportedObjectError(f"{str(self.path)!r}: compressed multi-bit frames are read in order")
         if self.bits == 1:
             npix = r * c
             start = i * npix
@@ -472,12 +652,18 @@ class _FrameReader:
 
     # -------------------------------------------------------------------------------- encapsulated
     def _decoder_frames(self):
+        import warnings as _w
+
         from pydicom.pixels import get_decoder
 
         try:
             decoder = get_decoder(self.ts)
-            for arr, _ in decoder.iter_array(self.ds):
-                yield arr.reshape(self.rows, self.cols)
+            with _w.catch_warnings(record=True) as caught:
+                _w.simplefilter("always")
+                for arr, _ in decoder.iter_array(self.ds):
+                    yield arr.reshape(self.rows, self.cols)
+            for msg in dict.fromkeys(str(c.message) for c in caught):
+                self.warnings.append(f"{str(self.path)!r}: pixel data: {' '.join(msg.split())[:200]}")
         except UnsupportedObjectError:
             raise
         except Exception as e:  # decoder plugins raise many kinds of errors
@@ -530,17 +716,17 @@ def _read_seg_file(path):
     """
     import struct
 
-    import pydicom
     from pydicom.errors import InvalidDicomError
     from pydicom.filebase import DicomBytesIO
     from pydicom.filereader import read_dataset, read_partial
 
+    from ..fileio import _BoundedReader, read_dicom
+
     def whole():
-        ds = pydicom.dcmread(str(path))
-        return ds, None, None
+        return read_dicom(path, what="SEG"), None, None
 
     try:
-        with open(str(path), "rb") as fp:
+        with _BoundedReader(str(path)) as fp:
             ds = read_partial(fp, stop_when=lambda tag, vr, length: tag >= 0x52009230)
             ts = str(ds.file_meta.get("TransferSyntaxUID", "")) if "file_meta" in ds.__dict__ else ""
             if ts in ("1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.2", ""):
@@ -577,13 +763,12 @@ def _read_seg_file(path):
             for tag in tail.keys():
                 ds[tag] = tail[tag]
             return ds, None, None
-    except (InvalidDicomError, OSError, EOFError) as e:
-        raise InputError(f"cannot read {str(path)!r} as DICOM: {e}") from e
+    except (FileNotFoundError, IsADirectoryError, InvalidDicomError):
+        return whole()  # says what is wrong
+    except MemoryError:
+        raise
     except Exception:  # anything unexpected: let pydicom read it (and say what is wrong)
-        try:
-            return whole()
-        except (InvalidDicomError, OSError, EOFError) as e:
-            raise InputError(f"cannot read {str(path)!r} as DICOM: {e}") from e
+        return whole()
 
 
 def _parse_per_frame(buf: bytes, implicit: bool, length: int) -> tuple:
@@ -641,17 +826,41 @@ def read_seg(path, source: Optional[SourceSeries] = None) -> SegmentationContent
     InputError
         The SEG does not belong to ``source`` (other frame of reference, frames outside it).
     """
+    from ..fileio import reading
+
+    with reading(path, "SEG"):
+        return _read_seg(path, source)
+
+
+def _read_seg(path, source) -> SegmentationContent:
     ds, raw_frames, first_item = _read_seg_file(path)
+    ds.filename = str(path)
     _check_sop_class(ds, path)
     if "PixelData" not in ds:
         raise UnsupportedObjectError(f"{str(path)!r} has no Pixel Data")
     warnings: list = []
-    seg_type = str(ds.get("SegmentationType", "BINARY")).upper()
-    if str(ds.SOPClassUID) == LABELMAP_SEG_SOP_CLASS:
-        seg_type = "LABELMAP"
-    n_frames = int(ds.get("NumberOfFrames", 1) or 1)
+    header = check_seg_header(ds, path)
+    seg_type = header["type"]
+    n_frames = header["frames"]
+    if raw_frames is not None and len(raw_frames) != n_frames:
+        raise MetadataError(
+            f"{str(path)!r}: NumberOfFrames is {n_frames} but Per-Frame Functional Groups describe "
+            f"{len(raw_frames)} frame(s): one of them is damaged"
+        )
     all_segments = segments_from_dataset(ds)
-    infos = _frame_infos(ds, n_frames, seg_type == "LABELMAP", raw_frames)
+    unlabelled = [int(i.SegmentNumber) for i in ds.SegmentSequence if not i.get("SegmentLabel")]
+    if unlabelled:
+        warnings.append(
+            f"{str(path)!r}: segment(s) {unlabelled[:10]} have no SegmentLabel (required): named 'Segment N'"
+        )
+    infos = _frame_infos(ds, n_frames, seg_type == "LABELMAP", raw_frames, path)
+    with_position = sum(f.position is not None for f in infos)
+    if 0 < with_position < len(infos):
+        missing = [i + 1 for i, f in enumerate(infos) if f.position is None]
+        raise MetadataError(
+            f"{str(path)!r}: frame(s) {missing[:10]} have no ImagePositionPatient while the others do: "
+            "they cannot be placed"
+        )
     seg_for = str(ds.get("FrameOfReferenceUID", "")) or None
 
     if source is not None:
@@ -666,7 +875,8 @@ def read_seg(path, source: Optional[SourceSeries] = None) -> SegmentationContent
         grid = _grid_from_seg(ds, infos, warnings, first_item)
 
     placements = _placements(ds, infos, grid, source, path, warnings, first_item)
-    reader = _FrameReader(ds, path)
+    _warn_stacked(infos, placements, seg_type == "LABELMAP", path, warnings)
+    reader = _FrameReader(ds, path, warnings)
     frames_per_segment: Dict[int, int] = {}
     for f in infos:
         if f.segment is not None:
@@ -677,13 +887,13 @@ def read_seg(path, source: Optional[SourceSeries] = None) -> SegmentationContent
         _decode_labelmap(content, all_segments, reader, placements, ds, warnings)
         frames_per_segment = _labelmap_frame_counts(content)
     elif seg_type == "FRACTIONAL":
-        _decode_fractional(content, ds, all_segments, infos, reader, placements)
+        _decode_fractional(content, ds, all_segments, infos, reader, placements, warnings)
     else:
         _decode_binary(content, all_segments, infos, reader, placements)
 
     content.fractional_type = str(ds.get("SegmentationFractionalType", "")) or None
     if seg_type == "FRACTIONAL":
-        content.max_fractional_value = int(ds.get("MaximumFractionalValue", 255))
+        content.max_fractional_value = int(ds.MaximumFractionalValue)
     content.frames_per_segment = frames_per_segment
     content.sop_instance_uid = str(ds.SOPInstanceUID)
     content.series_instance_uid = str(ds.get("SeriesInstanceUID", "")) or None
@@ -692,7 +902,9 @@ def read_seg(path, source: Optional[SourceSeries] = None) -> SegmentationContent
         str(ref.SeriesInstanceUID) if ref is not None and "SeriesInstanceUID" in ref else None
     )
     content.referenced_instance_uids = [
-        str(i.ReferencedSOPInstanceUID) for i in (ref.get("ReferencedInstanceSequence", []) if ref else [])
+        str(i.ReferencedSOPInstanceUID)
+        for i in (ref.get("ReferencedInstanceSequence", []) if ref else [])
+        if "ReferencedSOPInstanceUID" in i
     ]
     content.frame_of_reference_uid = seg_for
     content.attributes = {
@@ -732,10 +944,32 @@ def read_seg(path, source: Optional[SourceSeries] = None) -> SegmentationContent
     return content
 
 
+def _warn_stacked(infos, placements, labelmap: bool, path, warnings) -> None:
+    """A warning when frames of one segment (any frames of a LABELMAP) land on the same place:
+    the later ones overwrite or merge with the earlier ones (damaged positions, usually)."""
+    seen: Dict[tuple, int] = {}
+    stacked: Dict[object, List[int]] = {}
+    for i, (f, p) in enumerate(zip(infos, placements)):
+        if p is None:
+            continue
+        key = (None if labelmap else f.segment, p)
+        if key in seen:
+            stacked.setdefault(key[0], []).append(i + 1)
+        else:
+            seen[key] = i
+    for segment, frames in stacked.items():
+        what = "frame(s)" if segment is None else f"frame(s) of segment {segment}"
+        warnings.append(
+            f"{str(path)!r}: {len(frames)} {what} ({', '.join(map(str, frames[:8]))}"
+            f"{', ...' if len(frames) > 8 else ''}) lie where another frame of it already is: merged "
+            "into one slice (their positions are probably damaged)"
+        )
+
+
 def _placements(ds, infos, grid: Grid, source, path, warnings, first_pf=None) -> List[Optional[tuple]]:
     """(k, r0, c0) on ``grid`` for every frame, or None for frames that cannot be placed."""
     rows, cols = int(ds.Rows), int(ds.Columns)
-    iop, spacing, _, _ = _plane_geometry(ds, first_pf)
+    iop, spacing, _, _ = _plane_geometry(ds, first_pf, path)
     if iop is not None and not np.allclose(np.asarray(iop), grid.image_orientation, atol=1e-3):
         raise UnsupportedObjectError(
             f"{str(path)!r}: frame orientation {iop} differs from the grid's "
@@ -833,7 +1067,9 @@ def _decode_binary(content, segments, infos, reader, placements) -> None:
     described = {s.number for s in segments}
     extra = sorted(n for n in by_segment if n not in described)
     if extra:
-        raise UnsupportedObjectError(f"frames reference segment number(s) {extra} that SegmentSequence lacks")
+        raise UnsupportedObjectError(
+            f"{_name(reader.ds)}: frames reference segment number(s) {extra} that SegmentSequence lacks"
+        )
     dtype = np.uint8 if len(segments) < 256 else np.uint16
     layers: List[np.ndarray] = []
     next_value: List[int] = []
@@ -902,6 +1138,7 @@ def _decode_labelmap(content, segments, reader, placements, ds, warnings) -> Non
     layer = np.zeros(grid.shape, dtype)
     written = np.zeros(grid.shape[0], dtype=bool)
     lut = None
+    unknown: set = set()
     for i, frame in enumerate(reader.frames()):
         p = placements[i] if i < len(placements) else None
         if p is None:
@@ -909,10 +1146,16 @@ def _decode_labelmap(content, segments, reader, placements, ds, warnings) -> Non
         if not identity:
             if lut is None or lut.size <= int(frame.max()):
                 lut = np.zeros(max(int(frame.max()), top_label, background) + 1, dtype)
+                known = np.zeros(lut.size, bool)
                 for n, v in label_of.items():
                     lut[n] = v
+                    known[n] = True
+                known[background] = True
                 if padding is not None and int(padding) < lut.size and int(padding) not in label_of:
                     lut[int(padding)] = 0
+                    known[int(padding)] = True
+            if not known[frame].all():
+                unknown.update(int(v) for v in np.unique(frame[~known[frame]]))
             frame = lut[frame]
         k, r0, c0 = p
         t, f = _paste(layer[k], frame, r0, c0)
@@ -924,6 +1167,11 @@ def _decode_labelmap(content, segments, reader, placements, ds, warnings) -> Non
     values, _ = _slice_counts(layer)
     allowed = set(label_of.values())
     stray = [int(v) for v in values if int(v) not in allowed]
+    if unknown:
+        warnings.append(
+            f"pixel values {sorted(unknown)[:10]} are not described in SegmentSequence (every stored value "
+            "should be, PS3.3 C.8.20.2.3): read as background"
+        )
     if stray:
         warnings.append(
             f"pixel values {stray[:10]} are not described in SegmentSequence (every stored value should "
@@ -950,10 +1198,17 @@ def _labelmap_frame_counts(content) -> Dict[int, int]:
     return {s.number: int(slices.get(s.label_value, 0)) for s in content.segments}
 
 
-def _decode_fractional(content, ds, segments, infos, reader, placements) -> None:
+def _decode_fractional(content, ds, segments, infos, reader, placements, warnings) -> None:
     grid = content.grid
-    maxv = float(ds.get("MaximumFractionalValue", 255) or 255)
+    maxv = float(ds.MaximumFractionalValue)
+    described = {s.number for s in segments}
+    extra = sorted({f.segment for f in infos if f.segment not in described}, key=str)
+    if extra:
+        raise UnsupportedObjectError(
+            f"{_name(ds)}: frames reference segment number(s) {extra} that SegmentSequence lacks"
+        )
     fractions: Dict[int, np.ndarray] = {}
+    above = 0
     for i, frame in enumerate(reader.frames()):
         p = placements[i] if i < len(placements) else None
         if p is None:
@@ -964,7 +1219,12 @@ def _decode_fractional(content, ds, segments, infos, reader, placements) -> None
         if arr is None:
             arr = fractions[f.segment] = np.zeros(grid.shape, np.float32)
         t, fr = _paste(arr[k], frame, r0, c0)
-        t[...] = fr.astype(np.float32) / maxv
+        above += int(np.count_nonzero(fr > maxv))
+        t[...] = np.minimum(fr.astype(np.float32) / maxv, 1.0)
+    if above:
+        warnings.append(
+            f"{_name(ds)}: {above} pixel(s) exceed MaximumFractionalValue {int(maxv)}: read as 1.0"
+        )
     for s in segments:
         fractions.setdefault(s.number, np.zeros(grid.shape, np.float32))
     content.fractions = fractions

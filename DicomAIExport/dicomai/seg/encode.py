@@ -455,6 +455,7 @@ def write_seg(
         )
         with atomic_output(output, overwrite) as tmp:
             _, n_frames = write_fast(inp, source, tmp, meta, ts, progress=report)
+            _check_written(tmp, output)
         used_engine = "fast"
     else:
         n_frames = _write_with_highdicom(
@@ -530,7 +531,15 @@ def _write_with_highdicom(
     report(0.8, "writing file")
     with atomic_output(output, overwrite) as tmp:
         seg.save_as(tmp, enforce_file_format=True)
+        _check_written(tmp, output)
     return int(seg.NumberOfFrames)
+
+
+def _check_written(tmp, output) -> None:
+    """The cheap checks of ``dicomai validate``, before the file gets its name."""
+    from ..validate import check_before_writing
+
+    check_before_writing(tmp, output, "SEG")
 
 
 def _default_description(segments: Sequence[SegmentInfo]) -> str:

@@ -15,7 +15,7 @@ def _warn(messages, quiet: bool) -> None:
     if quiet:
         return
     for m in messages:
-        print(f"dicomai: warning: {m}", file=sys.stderr)
+        print(f"dicomai: warning: {' | '.join(str(m).splitlines())}", file=sys.stderr)
 
 
 # ---------------------------------------------------------------------------------- export-sr
@@ -163,11 +163,15 @@ def _cmd_import_sr(args) -> int:
         if names.count(t.name) > 1:
             targets[i] = t.with_name(f"{t.name[: -len('.mrk.json')]}_{i + 1}.mrk.json")
     table_path = out_dir / "measurements.tsv"
-    from ..fileio import check_writable
+    from ..fileio import atomic_outputs, check_writable
 
     check_writable([*targets, table_path], args.overwrite)
-    written = [write_markups(m, t, overwrite=args.overwrite) for m, t in zip(markups, targets)]
-    written.append(write_table(rows, table_path, overwrite=args.overwrite))
+    # every file under a temporary name first, all renamed at the end: all or nothing
+    with atomic_outputs([*targets, table_path], args.overwrite) as temps:
+        for m, tmp in zip(markups, temps):
+            write_markups(m, tmp, overwrite=True)
+        write_table(rows, temps[-1], overwrite=True)
+    written = [*targets, table_path]
     _warn(report.warnings + (source.warnings if source else []), args.quiet)
     if args.json:
         print(

@@ -21,7 +21,7 @@ from typing import Dict, Optional, Sequence, Union
 import numpy as np
 
 from ..coding import code_from_dataset
-from ..errors import InputError, UnsupportedObjectError
+from ..errors import UnsupportedObjectError
 from ..sopclasses import SEG_SOP_CLASSES, SR_SOP_CLASSES, SURFACE_SEGMENTATION_STORAGE
 from . import concepts as C
 from .content import (
@@ -94,9 +94,15 @@ _D = {
 
 
 # --------------------------------------------------------------------------------- small helpers
+_MAX_GRAPHIC_VALUES = 200_000  # coordinates of one SCOORD/SCOORD3D item (100,000 2D points)
+_MAX_DEPTH = 64  # content items nested deeper than this are left out (with a warning)
+
+
 def _seq(ds, keyword):
     try:
         return ds.get(keyword) or []
+    except RecursionError:  # nested beyond what pydicom can parse: the reader says so
+        raise
     except Exception:  # a malformed element: treat as absent
         return []
 
@@ -170,6 +176,8 @@ def _number(item):
                 value = int(text) if text.lstrip("+-").isdigit() else float(raw)
             except (TypeError, ValueError):
                 value = None
+    if value is not None and not np.isfinite(value):
+        value = None
     return value, unit, qualifier
 
 
@@ -201,11 +209,20 @@ def _segment_numbers(item) -> list:
 
 
 def _graphic(item, dims: int):
-    data = item.get("GraphicData")
-    if data is None:
+    """``(n, dims)`` coordinates of GraphicData; None when absent, malformed, non-finite or
+    beyond :data:`_MAX_GRAPHIC_VALUES` (the caller warns)."""
+    try:
+        data = item.get("GraphicData")
+        if data is None:
+            return None
+        if not hasattr(data, "__len__"):
+            data = [data]
+        if len(data) > _MAX_GRAPHIC_VALUES:
+            return None
+        arr = np.asarray([float(v) for v in data], dtype=float)
+    except (TypeError, ValueError, OverflowError):
         return None
-    arr = np.asarray([float(v) for v in data], dtype=float)
-    if arr.size == 0 or arr.size % dims:
+    if arr.size == 0 or arr.size % dims or not np.all(np.isfinite(arr)):
         return None
     return arr.reshape(-1, dims)
 
@@ -229,6 +246,8 @@ class _Geometry:
     def add_dataset(self, ds) -> None:
         try:
             if "ImagePositionPatient" in ds and "ImageOrientationPatient" in ds and "PixelSpacing" in ds:
+                if not _usable_geometry(ds.ImagePositionPatient, ds.ImageOrientationPatient, ds.PixelSpacing):
+                    return
                 self.add(
                     str(ds.SOPInstanceUID),
                     ds.ImagePositionPatient,
@@ -237,6 +256,26 @@ class _Geometry:
                 )
         except (TypeError, ValueError, AttributeError):
             pass
+
+
+def _usable_geometry(ipp, iop, spacing) -> bool:
+    """Position, orientation and spacing that place pixels: finite, 3 + 6 + 2 values, two unit
+    orthogonal directions, positive spacing."""
+    try:
+        ipp, iop, spacing = (np.asarray([float(v) for v in x], float) for x in (ipp, iop, spacing))
+    except (TypeError, ValueError):
+        return False
+    if ipp.shape != (3,) or iop.shape != (6,) or spacing.shape != (2,):
+        return False
+    if not (np.all(np.isfinite(ipp)) and np.all(np.isfinite(iop)) and np.all(np.isfinite(spacing))):
+        return False
+    a, b = iop[:3], iop[3:]
+    return (
+        abs(np.linalg.norm(a) - 1) < 0.01
+        and abs(np.linalg.norm(b) - 1) < 0.01
+        and abs(a @ b) < 0.01
+        and bool(np.all(spacing > 0))
+    )
 
 
 def _descriptors(items, inherited: dict) -> dict:
@@ -281,10 +320,32 @@ def _library_geometry(container, geometry: _Geometry, inherited=None) -> int:
                 spacing = [d["vspacing"], d["hspacing"]]
             except KeyError:
                 continue
-            if ref is not None and None not in ipp + iop + spacing:
+            if ref is not None and None not in ipp + iop + spacing and _usable_geometry(ipp, iop, spacing):
                 geometry.add(ref.sop_instance_uid, ipp, iop, spacing)
                 n += 1
     return n
+
+
+# points each graphic type needs (PS3.3 C.18.6.1.2 / C.18.9.1.2): exactly, or at least
+_POINTS = {"POINT": (1, 1), "CIRCLE": (2, 2), "ELLIPSE": (4, 4), "ELLIPSOID": (6, 6)}
+
+
+_TYPES = {
+    2: ("POINT", "MULTIPOINT", "POLYLINE", "CIRCLE", "ELLIPSE"),
+    3: ("POINT", "MULTIPOINT", "POLYLINE", "POLYGON", "ELLIPSE", "ELLIPSOID"),
+}
+
+
+def _enough_points(graphic_type: str, n: int, dims: int) -> bool:
+    """Whether ``n`` points make a valid ``graphic_type`` region in ``dims`` dimensions."""
+    if graphic_type not in _TYPES[2] + _TYPES[3]:
+        return True  # not understood: markups_from_groups says so
+    if graphic_type not in _TYPES[dims]:
+        return False
+    lo, hi = _POINTS.get(graphic_type, (1, None))
+    if graphic_type in ("POLYLINE", "POLYGON"):
+        lo = 2
+    return n >= lo and (hi is None or n == hi)
 
 
 # --------------------------------------------------------------------------------- the reader
@@ -312,6 +373,9 @@ class _Reader:
             if pts is None:
                 self.warnings.append(f"{where}: SCOORD3D {gt} without valid coordinates skipped")
                 return None
+            if not _enough_points(gt, len(pts), 3):
+                self.warnings.append(f"{where}: SCOORD3D {gt} with {len(pts)} point(s) is malformed; skipped")
+                return None
             for_uid = str(item.get("ReferencedFrameOfReferenceUID", "") or "") or None
             if for_uid and for_uid not in self.frames_of_reference:
                 self.frames_of_reference.append(for_uid)
@@ -319,6 +383,9 @@ class _Reader:
         pixels = _graphic(item, 2)
         if pixels is None:
             self.warnings.append(f"{where}: SCOORD {gt} without valid coordinates skipped")
+            return None
+        if not _enough_points(gt, len(pixels), 2):
+            self.warnings.append(f"{where}: SCOORD {gt} with {len(pixels)} point(s) is malformed; skipped")
             return None
         image = None
         for child in _children(item):
@@ -346,6 +413,10 @@ class _Reader:
         if quantity is None:
             self.warnings.append(f"{where}: NUM without a concept name skipped")
             return None
+        if value is None and qualifier is None:
+            self.warnings.append(
+                f"{where}: measurement {quantity.meaning!r} has no readable value (read as none)"
+            )
         if unit is None:
             unit = C.NO_UNITS
             if value is not None:
@@ -360,7 +431,8 @@ class _Reader:
             elif vt == "CODE" and C.is_concept(c, C.MEASUREMENT_METHOD):
                 m.method = _coded_value(child)
             elif vt == "CODE" and C.is_concept(c, C.FINDING_SITE):
-                m.finding_sites.append(_coded_value(child))
+                if _coded_value(child) is not None:
+                    m.finding_sites.append(_coded_value(child))
             elif vt == "UIDREF" and C.is_concept(c, C.TRACKING_UID):
                 m.tracking_uid = _text(child)
             elif vt == "TEXT" and C.is_concept(c, C.TRACKING_IDENTIFIER):
@@ -417,9 +489,11 @@ class _Reader:
             elif vt == "CODE" and C.is_concept(c, C.FINDING_CATEGORY):
                 g.finding_category = _coded_value(it)
             elif vt == "CODE" and C.is_concept(c, C.FINDING_SITE):
-                g.finding_sites.append(_coded_value(it))
+                # a CODE without its value is counted by _malformed_codes (one warning)
+                if _coded_value(it) is not None:
+                    g.finding_sites.append(_coded_value(it))
                 for mod in _children(it):
-                    if _vt(mod) == "CODE":
+                    if _vt(mod) == "CODE" and _coded_value(mod) is not None:
                         g.finding_site_modifiers.append(_coded_value(mod))
             elif vt == "CODE" and C.is_concept(c, C.MEASUREMENT_METHOD):
                 g.method = _coded_value(it)
@@ -610,6 +684,8 @@ def read_sr_dataset(ds, source=None, segs: Sequence = (), name: str = "the SR") 
     _evidence(ds, report)
 
     root_items = _children(ds)
+    if not root_items:
+        reader.warnings.append(f"{name} has no content (ContentSequence is missing or empty): no measurement")
     is_tid1500 = report.template_id == "1500" or C.is_concept(report.title, C.IMAGING_MEASUREMENT_REPORT)
     # image geometry from the Image Library first: groups need it for their 2D coordinates
     for it in root_items:
@@ -628,6 +704,22 @@ def read_sr_dataset(ds, source=None, segs: Sequence = (), name: str = "the SR") 
         )
         _read_generic(reader, ds, groups)
     report.groups = groups
+    empty = [
+        g.number
+        for g in groups
+        if not (g.measurements or g.regions or g.evaluations or g.segment is not None or g.source_images)
+    ]
+    if empty:
+        reader.warnings.append(
+            f"{len(empty)} measurement group(s) ({', '.join(map(str, empty[:10]))}) hold no measurement, "
+            "region, evaluation or reference"
+        )
+    bad_codes = _malformed_codes(ds)
+    if bad_codes:
+        reader.warnings.append(
+            f"{name}: {bad_codes} coded concept(s) are missing or lack CodeValue, CodingSchemeDesignator or "
+            "CodeMeaning (read as they are)"
+        )
     report.frame_of_reference_uids = reader.frames_of_reference
     # which Slicer object each group loads as (sets markup_kind / markup_name / point_label)
     from .shapes import markups_from_groups
@@ -640,6 +732,31 @@ def read_sr_dataset(ds, source=None, segs: Sequence = (), name: str = "the SR") 
         warnings.append(f"not understood, left out: {key}" + (f" (x{n})" if n > 1 else ""))
     report.warnings = warnings
     return report
+
+
+_NAMED_TYPES = ("NUM", "CODE", "TEXT", "UIDREF", "DATE", "TIME", "DATETIME", "PNAME")  # need a concept name
+_CODE_SEQUENCES = ("ConceptNameCodeSequence", "ConceptCodeSequence", "MeasurementUnitsCodeSequence")
+
+
+def _malformed_codes(ds, depth: int = 0) -> int:
+    """Code items of the content tree without a value, scheme or meaning."""
+    n = 0
+    for item in _children(ds) if depth <= _MAX_DEPTH else []:
+        if _vt(item) == "CODE" and not _seq(item, "ConceptCodeSequence"):
+            n += 1
+        if _vt(item) in _NAMED_TYPES and not _seq(item, "ConceptNameCodeSequence"):
+            n += 1
+        for kw in _CODE_SEQUENCES:
+            for code in _seq(item, kw):
+                value = code.get("CodeValue") or code.get("LongCodeValue") or code.get("URNCodeValue")
+                if not (value and code.get("CodingSchemeDesignator") and code.get("CodeMeaning")):
+                    n += 1
+        for mv in _seq(item, "MeasuredValueSequence"):
+            for code in _seq(mv, "MeasurementUnitsCodeSequence"):
+                if not (code.get("CodeValue") and code.get("CodingSchemeDesignator")):
+                    n += 1
+        n += _malformed_codes(item, depth + 1)
+    return n
 
 
 def _read_tid1500(reader: _Reader, root_items, report: Report, groups: list) -> None:
@@ -659,6 +776,8 @@ def _read_tid1500(reader: _Reader, root_items, report: Report, groups: list) -> 
         if vt == "CONTAINER" and C.is_concept(c, C.IMAGE_LIBRARY):
             continue
         if vt == "CONTAINER" and C.is_concept(c, C.IMAGING_MEASUREMENTS, _DERIVED_MEASUREMENTS):
+            if not _children(it):
+                reader.warnings.append(f"{reader.name}: the {_meaning(it)!r} container is empty")
             loose = []
             for g in _children(it):
                 if _vt(g) == "CONTAINER" and C.is_concept(_concept(g), C.MEASUREMENT_GROUP):
@@ -695,7 +814,12 @@ def _read_tid1500(reader: _Reader, root_items, report: Report, groups: list) -> 
 def _read_generic(reader: _Reader, ds, groups: list) -> None:
     """Containers holding NUM or coordinate items become groups (non-TID 1500 documents)."""
 
-    def visit(container, path: str):
+    def visit(container, path: str, depth: int = 0):
+        if depth > _MAX_DEPTH:
+            reader.warnings.append(
+                f"content nested more than {_MAX_DEPTH} levels deep under {path!r} was left out"
+            )
+            return
         direct = _children(container)
         if any(_vt(i) in ("NUM", "SCOORD", "SCOORD3D") for i in direct):
             g = reader.group(container, len(groups) + 1)
@@ -704,7 +828,7 @@ def _read_generic(reader: _Reader, ds, groups: list) -> None:
             groups.append(g)
         for i in direct:
             if _vt(i) == "CONTAINER":
-                visit(i, _meaning(i))
+                visit(i, _meaning(i), depth + 1)
 
     visit(ds, _meaning(ds))
 
@@ -788,12 +912,9 @@ def read_sr(path: PathLike, source=None, segs: Sequence = ()) -> Report:
     UnsupportedObjectError
         The file is not a Structured Report.
     """
-    import pydicom
-    from pydicom.errors import InvalidDicomError
+    from ..fileio import read_dicom, reading
 
     path = Path(path)
-    try:
-        ds = pydicom.dcmread(str(path))
-    except (InvalidDicomError, OSError, EOFError, ValueError) as e:
-        raise InputError(f"cannot read {str(path)!r} as DICOM: {e}") from e
-    return read_sr_dataset(ds, source=source, segs=segs, name=path.name)
+    ds = read_dicom(path, what="SR")
+    with reading(path, "Structured Report"):
+        return read_sr_dataset(ds, source=source, segs=segs, name=repr(str(path)))

@@ -560,6 +560,9 @@ def write_sr(
     sr.SoftwareVersions = f"dicomai {__version__}"
     with atomic_output(output, overwrite) as tmp:
         sr.save_as(tmp, enforce_file_format=True)
+        from ..validate import check_before_writing  # the cheap checks of `dicomai validate`
+
+        check_before_writing(tmp, output, "SR")
     return SRWriteResult(
         path=output,
         sop_instance_uid=str(sr.SOPInstanceUID),

@@ -226,8 +226,10 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
 
 def markup_file_name(markup: Markup) -> str:
     """A file name for a markup: its name with unsafe characters replaced, + ``.mrk.json``."""
+    from ..fileio import safe_file_name
+
     base = _UNSAFE.sub("_", markup.name).strip(" .") or markup.kind
-    return f"{base}.mrk.json"
+    return f"{safe_file_name(base, markup.kind)}.mrk.json"
 
 
 def _floats(values) -> list:

@@ -28,6 +28,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..errors import InputError
 from . import concepts as C
 from .content import Markup, Measurement, MeasurementGroup, Region
 
@@ -228,6 +229,8 @@ def ellipse_points(axis_points, n: int = ELLIPSE_POINTS) -> np.ndarray:
     Conjugate diameters stay conjugate under affine maps, so this also works in pixel space.
     """
     p = np.asarray(axis_points, float)
+    if p.ndim != 2 or len(p) != 4:
+        raise InputError(f"an ELLIPSE needs 4 points (two axes), not {len(p)}")
     centre = (p[0] + p[1]) / 2.0
     a = (p[1] - p[0]) / 2.0
     b = (p[3] - p[2]) / 2.0
@@ -401,12 +404,14 @@ def _round_shape(region: Region) -> np.ndarray:
         sampled = _circle_pixels(px) if region.graphic_type == "CIRCLE" else ellipse_points(px)
         return _to_lps(region.affine, sampled)
     if region.graphic_type == "CIRCLE":  # 2D without geometry: cannot happen after decode
-        raise ValueError("a CIRCLE needs its image geometry")
+        raise InputError("a CIRCLE (2D) region needs the geometry of its image")
     return ellipse_points(region.points)
 
 
 def _ellipsoid_box(points):
     p = np.asarray(points, float)
+    if p.ndim != 2 or len(p) != 6:
+        return None
     centre = (p[0] + p[1]) / 2.0
     axes = np.column_stack([p[1] - p[0], p[3] - p[2], p[5] - p[4]])
     size = np.linalg.norm(axes, axis=0)
