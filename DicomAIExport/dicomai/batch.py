@@ -396,6 +396,10 @@ def run_case(case: Case, options: BatchOptions) -> CaseResult:
             result.status = "skipped"
             result.outputs = [str(p) for p in case_outputs(case, out_dir)]
             result.sop_instance_uids = verified
+            network = _sr_extra(options.extra_args)
+            if "--send" in network or any(a.startswith("--send=") for a in network):
+                _resend_missing(result, network)
+            result.seconds = round(time.monotonic() - start, 3)
             return result
     out_dir.mkdir(parents=True, exist_ok=True)
     for argv in case_commands(case, out_dir, options.extra_args):
@@ -422,6 +426,37 @@ def run_case(case: Case, options: BatchOptions) -> CaseResult:
         result.sop_instance_uids = verify_outputs(case, out_dir) or []
     result.seconds = round(time.monotonic() - start, 3)
     return result
+
+
+def _resend_missing(result: CaseResult, network: List[str]) -> None:
+    """A skipped case's outputs go to the server again only where the server lacks them."""
+    args = list(network)
+    url = None
+    for i, a in enumerate(args):
+        if a == "--send" and i + 1 < len(args):
+            url = args[i + 1]
+            args[i : i + 2] = []
+            break
+        if a.startswith("--send="):
+            url = a.split("=", 1)[1]
+            args[i : i + 1] = []
+            break
+    code, out, err, peak = _run_cli(
+        ["send", *result.outputs, "--url", url, "--missing-only", "--json", *args]
+    )
+    result.peak_memory_mb = max(result.peak_memory_mb, peak)
+    if code != 0:
+        lines = [ln for ln in err.splitlines() if ln.strip() and ": warning: " not in ln]
+        result.status = "failed"
+        result.error = lines[-1] if lines else f"dicomai send exited with {code}"
+        return
+    try:
+        report = json.loads(out)
+    except json.JSONDecodeError:
+        return
+    resent = sum(len(s["verified"]) for s in report.get("series", [])) - len(report.get("already_there", []))
+    if resent:
+        result.warnings.append(f"{resent} output(s) were missing on the server and were sent again")
 
 
 def verify_outputs(case: Case, out_dir: Path) -> Optional[List[str]]:
@@ -712,9 +747,11 @@ def add_commands(sub, common) -> None:
     )
     b.add_argument("--algorithm-name", metavar="NAME", help="passed to every export-seg")
     b.add_argument("--algorithm-version", metavar="V", help="passed to every export-seg")
-    b.add_argument(
-        "--send",
-        metavar="URL",
-        help="store every output on this DICOMweb server (passed to each export command)",
-    )
+    g = b.add_argument_group("DICOMweb (passed to each case's export commands; see dicomai send)")
+    g.add_argument("--send", metavar="URL", help="store every output on this DICOMweb server, verified")
+    g.add_argument("--user", metavar="NAME", help="user name for HTTP basic authentication")
+    g.add_argument("--password-env", metavar="VAR", help="environment variable holding the password")
+    g.add_argument("--token-env", metavar="VAR", help="environment variable holding a bearer token")
+    g.add_argument("--netrc", metavar="FILE", help="netrc-style file with the credentials")
+    g.add_argument("--insecure", action="store_true", help="do not verify HTTPS certificates (warns)")
     b.set_defaults(func=_cmd_batch)

@@ -245,3 +245,48 @@ def test_json_lines_manifest_resolves_paths_against_its_folder(tmp_path):
         str(tmp_path / "sub" / "p2.nrrd"),
     ]
     assert b.id == "y" and not b.wants_sr
+
+
+def test_send_stores_every_output_on_a_real_orthanc_exactly_once(cohort, tmp_path, monkeypatch):
+    from servers.orthanc import orthanc_or_fail
+
+    root, manifest, rows = cohort
+    good = tmp_path / "good.csv"
+    lines = manifest.read_text().splitlines()
+    good.write_text("\n".join(line for line in lines if "broken" not in line) + "\n")
+    for name in ("meta.json", "stats.tsv"):
+        (tmp_path / name).symlink_to(root / name)
+    for sub in root.iterdir():
+        if not (tmp_path / sub.name).exists():
+            (tmp_path / sub.name).symlink_to(sub)
+    server = orthanc_or_fail(users={"batch": "pw"})
+    try:
+        monkeypatch.setenv("BATCH_PW", "pw")
+        out = tmp_path / "out"
+        args = ["batch", str(good), "--out", str(out), "--workers", "2", "--send", server.dicomweb_url]
+        proc = _run(*args, "--user", "batch", "--password-env", "BATCH_PW")
+        assert proc.returncode == 0, proc.stderr
+        results = json.loads((out / "batch-results.json").read_text())
+        assert [r["status"] for r in results] == ["done"] * 10
+        sent = {uid for r in results for uid in r["sop_instance_uids"]}
+        assert len(sent) == 12  # 10 SEGs + 2 SRs
+        held = server.instance_uids()
+        assert held == sent
+        assert len(server.rest("/instances")) == 12  # each exactly once
+        assert "pw" not in proc.stdout + proc.stderr
+        # the server loses one SEG: a rerun skips every case and sends only that one again
+        lost = results[4]["sop_instance_uids"][0]
+        for orthanc_id in server.rest("/instances"):
+            if server.rest(f"/instances/{orthanc_id}/simplified-tags")["SOPInstanceUID"] == lost:
+                server.rest(f"/instances/{orthanc_id}", method="DELETE")
+        assert len(server.rest("/instances")) == 11
+        again = _run(*args, "--user", "batch", "--password-env", "BATCH_PW", "--json")
+        assert again.returncode == 0, again.stderr
+        second = json.loads(again.stdout)
+        assert [r["status"] for r in second] == ["skipped"] * 10
+        resent = [r for r in second if any("sent again" in w for w in r["warnings"])]
+        assert [r["id"] for r in resent] == [results[4]["id"]]
+        assert server.instance_uids() == sent
+        assert len(server.rest("/instances")) == 12
+    finally:
+        server.cleanup()

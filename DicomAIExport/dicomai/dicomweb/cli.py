@@ -86,7 +86,12 @@ def _send_and_report(args, url: str, paths, export_json: Optional[str] = None) -
 
     conn = _connect(args, url)
     report = send_files(
-        conn, paths, batch_size=args.batch_size, retries=args.retries, progress=_progress(args.quiet)
+        conn,
+        paths,
+        batch_size=args.batch_size,
+        retries=args.retries,
+        progress=_progress(args.quiet),
+        missing_only=getattr(args, "missing_only", False),
     )
     if export_json is not None:
         try:
@@ -215,6 +220,11 @@ def add_commands(sub, common) -> None:
         "--url", required=True, help="the server's DICOMweb root, e.g. http://localhost:8042/dicom-web"
     )
     add_server_options(s)
+    s.add_argument(
+        "--missing-only",
+        action="store_true",
+        help="ask the server first and send only the instances it does not have (resuming)",
+    )
     s.set_defaults(func=_cmd_send)
 
     q = sub.add_parser(

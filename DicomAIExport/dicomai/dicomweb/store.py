@@ -45,6 +45,7 @@ class SendReport:
     verified: set = field(default_factory=set)
     failed: Dict[str, str] = field(default_factory=dict)  # SOPInstanceUID -> reason
     acknowledged: set = field(default_factory=set)  # the server said "stored" (not yet verified)
+    already_there: set = field(default_factory=set)  # found on the server before sending: not sent
     error: Optional[str] = None  # the error that stopped the run, if any
     verify_error: Optional[str] = None  # why verification could not be done, if it could not
 
@@ -63,6 +64,7 @@ class SendReport:
             "url": self.url,
             "ok": self.ok,
             "error": self.error,
+            "already_there": sorted(self.already_there),
             "series": [
                 {
                     "study_instance_uid": items[0].study,
@@ -237,27 +239,36 @@ def send_files(
     retries: int = 3,
     backoff: float = 1.0,
     progress: Optional[Callable[[int, int], None]] = None,
+    missing_only: bool = False,
 ) -> SendReport:
     """Store the DICOM files at ``paths`` with STOW-RS and verify each one on the server.
 
     Batches hold at most ``batch_size`` instances and about 100 MB. A batch that fails with a
     connection error, a timeout or HTTP 408/429/5xx is sent again up to ``retries`` times
     (back-off ``backoff`` s, doubling). Errors do not escape: they end the run and are recorded
-    in the report, which then lists what the server verified until then.
+    in the report, which then lists what the server verified until then. With ``missing_only``
+    the server is asked first and only the instances it lacks are sent (a resumed run).
     """
     if batch_size < 1:
         raise InputError(f"--batch-size {batch_size}: give at least 1")
     instances = read_instances(paths)
     report = SendReport(conn.url, instances)
+    to_send = instances
+    if missing_only:
+        try:
+            report.already_there = verify_instances(conn, instances)
+        except DicomWebError:
+            report.already_there = set()  # cannot tell: send everything
+        to_send = [i for i in instances if i.sop not in report.already_there]
     done = 0
     try:
-        for batch in _batches(instances, batch_size, 100 * 2**20):
+        for batch in _batches(to_send, batch_size, 100 * 2**20):
             rejected = _store_batch(conn, batch, retries, backoff)
             report.failed.update({k: v for k, v in rejected.items() if k in {i.sop for i in batch}})
             report.acknowledged.update(i.sop for i in batch if i.sop not in rejected)
             done += len(batch)
             if progress is not None:
-                progress(done, len(instances))
+                progress(done, len(to_send))
     except DicomWebError as e:
         report.error = str(e)
     try:
