@@ -22,6 +22,7 @@ import numpy as np
 from ..errors import InputError
 from ..fileio import atomic_output, check_writable
 from ..source import SourceSeries
+from . import concepts as C
 from .content import MeasurementGroup, Region, Report
 from .shapes import box_corners, box_from_faces
 from .viewers import cornerstone_tool, cornerstone_tracking_id
@@ -526,17 +527,23 @@ def write_sr(
                 f"{len(planar) - n2d} of {len(planar)} planar group(s) do not lie on one slice: written in 3D"
             )
     bare = [g for g in report.groups if g.template == "1501"]
-    if ohif and bare:
+    title = report.title
+    if ohif and bare and len(bare) == len(report.groups):
+        # OHIF 3.13 shows a report titled otherwise than "Imaging Measurement Report" as text
+        # (every group and value listed) instead of looking for image regions that are not there
+        if C.is_concept(title, C.IMAGING_MEASUREMENT_REPORT):
+            title = C.DIAGNOSTIC_IMAGING_REPORT
+    elif ohif and bare:
         warnings.append(
             f"{len(bare)} group(s) have no region ({', '.join(repr(g.tracking_id) for g in bare[:5])}): "
-            "the OHIF Viewer 3.13 stops with an error on such a group; attach them to a markup or a "
-            "segment (--seg) for OHIF users"
+            "the OHIF Viewer 3.13 stops with an error on a report that mixes them with regions; "
+            "attach them to a markup or a segment (--seg), or write them in a report of their own"
         )
     content = hd.sr.MeasurementReport(
         observation_context=_observation_context(report),
         procedure_reported=[_code(c) for c in report.procedure_reported],
         imaging_measurements=items,
-        title=_code(report.title),
+        title=_code(title),
     )
     if image_library:  # TID 1500 row 6, before the Imaging Measurements container
         root = content[0].ContentSequence
