@@ -101,6 +101,7 @@ def _write_study(folder: Path) -> Study:
         ),
     ]
     specs["sr-regionless"] = dict(table=read_measurement_table(table, modality="CT"), findings=whole_image)
+    specs["sr-mixed"] = dict(markups=sr_cases.slice_markups(case, k), findings=whole_image)
     for name, kw in specs.items():
         report = build_report(source, series_description=f"Report {name}", **kw)
         path = folder / f"{name}.sr.dcm"

@@ -481,8 +481,10 @@ def write_sr(
     ohif:
         Follow the OHIF Viewer's conventions (default; see :mod:`dicomai.sr.viewers`): Cornerstone
         tracking identifiers for markups, each measurement ``INFERRED FROM`` its region, the angle
-        as two lines, a point inside the segment for segment measurements. ``False`` writes the
-        plain TID 1500 form.
+        as two lines, a point inside the segment for segment measurements, and the title
+        "Diagnostic imaging report" instead of "Imaging Measurement Report" when a group has no
+        image region at all (OHIF then lists the report as text instead of failing). ``False``
+        writes the plain TID 1500 form.
     image_library:
         List the source images in the Image Library (TID 1600), with their geometry, so that the
         document says which images it is about even when it has no 2D coordinates.
@@ -528,17 +530,18 @@ def write_sr(
             )
     bare = [g for g in report.groups if g.template == "1501"]
     title = report.title
-    if ohif and bare and len(bare) == len(report.groups):
-        # OHIF 3.13 shows a report titled otherwise than "Imaging Measurement Report" as text
-        # (every group and value listed) instead of looking for image regions that are not there
-        if C.is_concept(title, C.IMAGING_MEASUREMENT_REPORT):
-            title = C.DIAGNOSTIC_IMAGING_REPORT
-    elif ohif and bare:
-        warnings.append(
-            f"{len(bare)} group(s) have no region ({', '.join(repr(g.tracking_id) for g in bare[:5])}): "
-            "the OHIF Viewer 3.13 stops with an error on a report that mixes them with regions; "
-            "attach them to a markup or a segment (--seg), or write them in a report of their own"
-        )
+    if ohif and bare and C.is_concept(title, C.IMAGING_MEASUREMENT_REPORT):
+        # OHIF 3.13 stops with an error on a group without any image region in an "Imaging
+        # Measurement Report"; a report titled otherwise it shows as text (every group and value
+        # listed), drawing nothing (see viewers.py)
+        title = C.DIAGNOSTIC_IMAGING_REPORT
+        if len(bare) < len(report.groups):
+            warnings.append(
+                f"{len(bare)} group(s) have no image region "
+                f"({', '.join(repr(g.tracking_id) for g in bare[:5])}): the OHIF Viewer 3.13 lists "
+                "this report as text and draws none of its regions; attach them to a markup or a "
+                "segment (--seg), or write them in a report of their own"
+            )
     content = hd.sr.MeasurementReport(
         observation_context=_observation_context(report),
         procedure_reported=[_code(c) for c in report.procedure_reported],
