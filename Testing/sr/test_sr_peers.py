@@ -47,6 +47,13 @@ def documents(series_case, tmp_path_factory):
             image_uids=[case.source.sop_instance_uids[3]],
         ),
     ]
+    whole_image = [
+        findings[1],
+        ImageFinding(
+            Annotation(evaluations=[Evaluation(MALIGNANCY, MALIGNANT)]),
+            image_uids=list(case.source.sop_instance_uids[:2]),
+        ),
+    ]
     ct_files = list(case.source.files)
     out = {}
     specs = {
@@ -58,6 +65,8 @@ def documents(series_case, tmp_path_factory):
             device=device,
             person=PersonObserver("Reader^Ann"),
         ),
+        # no image region at all: a table without --seg, findings on whole images (OHIF form)
+        "regionless": dict(table=read_measurement_table(table, modality="CT"), findings=whole_image),
     }
     for name, kw in specs.items():
         report = build_report(case.source, **kw)
@@ -78,7 +87,7 @@ def _label(seg, number):
     return next(s.label for s in seg.segments if s.number == number)
 
 
-NAMES = ["markups-3d", "markups-2d", "table-seg"]
+NAMES = ["markups-3d", "markups-2d", "table-seg", "regionless"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -191,3 +200,40 @@ def test_dcmjs_parses_it_with_the_same_groups(documents, name):
             assert n2d == 0, g.tracking_id
         else:
             assert n3d == 0 and n2d == copies, g.tracking_id
+
+
+def test_a_report_without_any_image_region_is_titled_so_that_ohif_lists_it_as_text(
+    documents, series_case, tmp_path
+):
+    """OHIF 3.13 looks for image regions in an "Imaging Measurement Report" and stops on a group
+    without one; any other title (CID 7021 is extensible) opens in its text view (docs/sr.md)."""
+    import pydicom
+
+    from dicomai.sr.decode import read_sr
+
+    path, report, _ = documents["regionless"]
+    assert report.groups and all(g.template == "1501" for g in report.groups)
+    assert any(g.measurements for g in report.groups) and any(g.source_images for g in report.groups)
+    ds = pydicom.dcmread(path)
+    title = ds.ConceptNameCodeSequence[0]
+    assert (title.CodeValue, title.CodingSchemeDesignator) == ("18748-4", "LN")
+    assert ds.ContentTemplateSequence[0].TemplateIdentifier == "1500"
+    back = read_sr(path)
+    assert back.rows() == report.rows()
+    assert [g.tracking_uid for g in back.groups] == [g.tracking_uid for g in report.groups]
+    assert [[i.sop_instance_uid for i in g.source_images] for g in back.groups] == [
+        [i.sop_instance_uid for i in g.source_images] for g in report.groups
+    ]
+    # the plain form keeps the Imaging Measurement Report title; a title the user chose is kept
+    plain = tmp_path / "plain.sr.dcm"
+    write_sr(report, series_case.source, plain, ohif=False)
+    title = pydicom.dcmread(plain).ConceptNameCodeSequence[0]
+    assert (title.CodeValue, title.CodingSchemeDesignator) == ("126000", "DCM")
+    assert read_sr(plain).rows() == report.rows()
+    report.title = Code("126001", "DCM", "Oncology Measurement Report")
+    try:
+        write_sr(report, series_case.source, tmp_path / "onco.sr.dcm")
+    finally:
+        report.title = C.IMAGING_MEASUREMENT_REPORT
+    title = pydicom.dcmread(tmp_path / "onco.sr.dcm").ConceptNameCodeSequence[0]
+    assert title.CodeValue == "126001"

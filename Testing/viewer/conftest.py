@@ -2,7 +2,8 @@
 
 One Orthanc, one same-origin proxy and one browser per module; a fresh page per scenario. The
 objects: a phantom CT, its organs as a BINARY and a LABELMAP SEG, an SR of markups on one slice
-(what OHIF can edit) and an SR of everything we write (3D markups, a box, segment volumes).
+(what OHIF can edit), an SR of everything we write (3D markups, a box, segment volumes) and an SR
+without any image region (a table exported without its SEG, findings on whole images).
 
 The suite fails with the reason when the machine cannot run it (no viewer, no Chromium, no
 Playwright, no Orthanc) unless ``DICOMAI_SKIP_VIEWER=1``. Screenshots of every scenario go to
@@ -44,14 +45,17 @@ class Study:
 def _write_study(folder: Path) -> Study:
     import numpy as np
     import sr_cases
+    from pydicom.sr.coding import Code
 
     from dicomai import synthetic
     from dicomai.seg.content import SegmentationContent
     from dicomai.seg.encode import write_seg
     from dicomai.seg.metadata import load_metadata, segments_for_labels
     from dicomai.source import read_source_series
-    from dicomai.sr.build import SegAttachment, build_report
+    from dicomai.sr.build import ImageFinding, SegAttachment, build_report
+    from dicomai.sr.content import Annotation, Evaluation
     from dicomai.sr.encode import write_sr
+    from dicomai.sr.tables import read_measurement_table
 
     grid = synthetic.make_grid(shape=SHAPE, orientation="axial", spacing=(2.5, 0.8, 0.8))
     ct, labels, _ = synthetic.phantom(SHAPE)
@@ -84,6 +88,20 @@ def _write_study(folder: Path) -> Study:
         "sr-slice": dict(markups=sr_cases.slice_markups(case, k)),
         "sr-all": dict(markups=sr_cases.all_markups(case) + sr_cases.slice_markups(case, k), seg=seg),
     }
+    # no image region at all: a table exported without a SEG, findings on whole images
+    table = folder / "stats.tsv"
+    table.write_text("Segment\tVolume [mm3]\tMean [hnsf'U]\nLiver\t1500.5\t60.25\nSpleen\t220.25\t150\n")
+    whole_image = [
+        ImageFinding(
+            Annotation(finding=Code("56208002", "SCT", "Ulcer")), image_uids=[source.sop_instance_uids[3]]
+        ),
+        ImageFinding(
+            Annotation(evaluations=[Evaluation(sr_cases.MALIGNANCY, sr_cases.MALIGNANT)]),
+            image_uids=list(source.sop_instance_uids[:2]),
+        ),
+    ]
+    specs["sr-regionless"] = dict(table=read_measurement_table(table, modality="CT"), findings=whole_image)
+    specs["sr-mixed"] = dict(markups=sr_cases.slice_markups(case, k), findings=whole_image)
     for name, kw in specs.items():
         report = build_report(source, series_description=f"Report {name}", **kw)
         path = folder / f"{name}.sr.dcm"

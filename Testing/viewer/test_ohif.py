@@ -5,6 +5,8 @@
 - SR of markups on one slice: OHIF offers to track it (rehydratable), and after "Yes" its
   measurements are editable annotations drawn on the image with the file's values.
 - SR of everything we write (3D markups, a box, segment volumes): no error boundary.
+- SR without any image region (table without SEG, findings on whole images), alone or with
+  markups: no error boundary, every group and value listed in OHIF's text view.
 """
 
 from __future__ import annotations
@@ -126,3 +128,36 @@ def test_sr_of_everything_we_write_never_trips_the_error_boundary(viewer, page):
     assert page.error_boundary() == []
     assert got["offered"]
     assert len(got["rows"]) >= 1
+
+
+@pytest.mark.parametrize("name", ["sr-regionless", "sr-mixed"])
+def test_sr_with_groups_without_any_image_region_is_listed_as_text_without_error(viewer, page, name):
+    session, study = viewer
+    ds = pydicom.dcmread(study.files[name], stop_before_pixels=True)
+    report = study.reports[name]
+    assert any(g.template == "1501" for g in report.groups)
+    page.load_sr(str(ds.StudyInstanceUID), str(ds.SeriesDescription), track=True)
+    text = wait_for_text(page, "Diagnostic imaging report")
+    _keep(session, page, name)
+    assert page.error_boundary() == []
+    assert "Diagnostic imaging report" in text, text[:2000]
+    # every group, with its values, in OHIF's SR text view
+    assert text.count("Measurement Group") == len(report.groups), text[:4000]
+    shown = np.array([float(v) for v in re.findall(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?", text)])
+    for g in report.groups:
+        for m in g.measurements:
+            v = float(m.value)
+            assert np.any(np.abs(shown - v) <= 1e-6 * max(1.0, abs(v))), (g.tracking_id, v)
+        assert str(g.tracking_id) in text, g.tracking_id
+        for e in g.evaluations:
+            assert e.value_text in text, (g.tracking_id, e.value_text)
+
+
+def wait_for_text(page, needle: str, timeout: float = 30) -> str:
+    from ohif import wait_for
+
+    def body():
+        t = page.page.evaluate("() => document.body ? document.body.innerText : ''")
+        return t if needle in t else ""
+
+    return wait_for(body, timeout) or page.page.evaluate("() => document.body.innerText")

@@ -24,6 +24,7 @@ __all__ = [
     "CERTAINTY_OF_FINDING",
     "DEGREE",
     "DERIVATION",
+    "DIAGNOSTIC_IMAGING_REPORT",
     "FINDING",
     "FINDING_CATEGORY",
     "FINDING_SITE",
@@ -61,6 +62,8 @@ def code(value: str, scheme: str, meaning: str) -> Code:
 
 # ------------------------------------------------------------------------ document structure
 IMAGING_MEASUREMENT_REPORT = code("126000", "DCM", "Imaging Measurement Report")  # CID 7021
+# the title of a report without any image region when written for OHIF (CID 7000; see viewers.py)
+DIAGNOSTIC_IMAGING_REPORT = code("18748-4", "LN", "Diagnostic imaging report")
 IMAGING_MEASUREMENTS = code("126010", "DCM", "Imaging Measurements")
 MEASUREMENT_GROUP = code("125007", "DCM", "Measurement Group")
 IMAGE_LIBRARY = code("111028", "DCM", "Image Library")

@@ -22,6 +22,7 @@ import numpy as np
 from ..errors import InputError
 from ..fileio import atomic_output, check_writable
 from ..source import SourceSeries
+from . import concepts as C
 from .content import MeasurementGroup, Region, Report
 from .shapes import box_corners, box_from_faces
 from .viewers import cornerstone_tool, cornerstone_tracking_id
@@ -480,8 +481,10 @@ def write_sr(
     ohif:
         Follow the OHIF Viewer's conventions (default; see :mod:`dicomai.sr.viewers`): Cornerstone
         tracking identifiers for markups, each measurement ``INFERRED FROM`` its region, the angle
-        as two lines, a point inside the segment for segment measurements. ``False`` writes the
-        plain TID 1500 form.
+        as two lines, a point inside the segment for segment measurements, and the title
+        "Diagnostic imaging report" instead of "Imaging Measurement Report" when a group has no
+        image region at all (OHIF then lists the report as text instead of failing). ``False``
+        writes the plain TID 1500 form.
     image_library:
         List the source images in the Image Library (TID 1600), with their geometry, so that the
         document says which images it is about even when it has no 2D coordinates.
@@ -526,17 +529,24 @@ def write_sr(
                 f"{len(planar) - n2d} of {len(planar)} planar group(s) do not lie on one slice: written in 3D"
             )
     bare = [g for g in report.groups if g.template == "1501"]
-    if ohif and bare:
-        warnings.append(
-            f"{len(bare)} group(s) have no region ({', '.join(repr(g.tracking_id) for g in bare[:5])}): "
-            "the OHIF Viewer 3.13 stops with an error on such a group; attach them to a markup or a "
-            "segment (--seg) for OHIF users"
-        )
+    title = report.title
+    if ohif and bare and C.is_concept(title, C.IMAGING_MEASUREMENT_REPORT):
+        # OHIF 3.13 stops with an error on a group without any image region in an "Imaging
+        # Measurement Report"; a report titled otherwise it shows as text (every group and value
+        # listed), drawing nothing (see viewers.py)
+        title = C.DIAGNOSTIC_IMAGING_REPORT
+        if len(bare) < len(report.groups):
+            warnings.append(
+                f"{len(bare)} group(s) have no image region "
+                f"({', '.join(repr(g.tracking_id) for g in bare[:5])}): the OHIF Viewer 3.13 lists "
+                "this report as text and draws none of its regions; attach them to a markup or a "
+                "segment (--seg), or write them in a report of their own"
+            )
     content = hd.sr.MeasurementReport(
         observation_context=_observation_context(report),
         procedure_reported=[_code(c) for c in report.procedure_reported],
         imaging_measurements=items,
-        title=_code(report.title),
+        title=_code(title),
     )
     if image_library:  # TID 1500 row 6, before the Imaging Measurements container
         root = content[0].ContentSequence

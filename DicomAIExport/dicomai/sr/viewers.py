@@ -11,7 +11,11 @@ The OHIF Viewer (3.x) reads TID 1500 with ``@cornerstonejs/adapters`` (``Measure
 - its Angle tool reads 4 points (two lines sharing the vertex: p0, vertex, vertex, p2);
 - OHIF 3.13 dereferences the first coordinate of every group and crashes (error boundary) on a
   group without any, e.g. a volumetric group that references a segment: such groups get a point
-  inside the segment that their measurements are inferred from.
+  inside the segment that their measurements are inferred from;
+- it looks for coordinates only when the document title is (126000, DCM, "Imaging Measurement
+  Report") and shows any other title in its SR text view (every group and value listed): a
+  report with groups that have no image region at all (a table without a SEG, findings on whole
+  images) is titled (18748-4, LN, "Diagnostic imaging report").
 """
 
 from __future__ import annotations
