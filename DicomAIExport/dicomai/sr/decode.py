@@ -449,6 +449,11 @@ class _Reader:
                     m.regions.append(r)
             elif vt == "IMAGE":
                 pass  # source image of the measurement
+            elif vt == "CONTAINER":  # TID 300 has no container under a measurement
+                self.warnings.append(
+                    f"{inner}: a CONTAINER nested under the measurement (not allowed by TID 300/1500) was "
+                    "left out with everything in it"
+                )
             elif (
                 _rel(child) == "HAS PROPERTIES"
                 or vt in ("CODE", "NUM", "TEXT")
