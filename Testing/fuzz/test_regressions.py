@@ -458,6 +458,23 @@ def test_silent_num_nested_in_containers_is_warned(seeds, tmp_path, depth):
     assert len(nested) == 1, report.warnings
 
 
+@pytest.mark.parametrize("value_type", ["NUM", "TEXT", "GARBAGE", ""])
+def test_silent_value_type_that_does_not_fit_the_concept_is_warned(seeds, tmp_path, value_type):
+    """fuzz `sr:vt`: the Measurement Method CODE of a measurement given another ValueType is left
+    out with a warning naming the concept, not silently dropped."""
+
+    def edit(ds):
+        item = next(
+            o
+            for o in _all(ds, "ValueType")
+            if o.ValueType == "CODE" and o.ConceptNameCodeSequence[0].CodeMeaning == "Measurement Method"
+        )
+        item.ValueType = value_type
+
+    report = read_sr(_edit(seeds["3d"], tmp_path, edit))
+    assert any("'Measurement Method' has ValueType" in w for w in report.warnings), report.warnings
+
+
 # ---------------------------------------------------------------------- CLI
 def test_cli_internal_error_names_the_input_on_one_line(seeds, monkeypatch, capsys):
     import dicomai.info
