@@ -475,6 +475,25 @@ def test_silent_value_type_that_does_not_fit_the_concept_is_warned(seeds, tmp_pa
     assert any("'Measurement Method' has ValueType" in w for w in report.warnings), report.warnings
 
 
+@pytest.mark.parametrize("value_type", ["NUM", "CONTAINER", ""])
+def test_silent_finding_site_modifier_with_another_value_type_is_warned(tmp_path, value_type):
+    """fuzz `sr:vt` on highdicom's sr_document.dcm: the Topographical Modifier of a group's finding
+    site given another ValueType is left out with a warning, not silently."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from shared_data import REALDATA
+
+    src = REALDATA / "highdicom" / "sr_document.dcm"
+    if not src.is_file():
+        pytest.skip(f"{src} is absent (real data, see Testing/shared_data.py)")
+    ds = pydicom.dcmread(src)
+    mods = [o for o in _all(ds, "ValueType") if "Topographical" in o.ConceptNameCodeSequence[0].CodeMeaning]
+    assert mods
+    mods[0].ValueType = value_type
+    ds.save_as(tmp_path / "damaged.dcm")
+    report = read_sr(tmp_path / "damaged.dcm")
+    assert any("finding site modifier 'Topographical Modifier' has ValueType" in w for w in report.warnings)
+
+
 # ---------------------------------------------------------------------- CLI
 def test_cli_internal_error_names_the_input_on_one_line(seeds, monkeypatch, capsys):
     import dicomai.info

@@ -516,6 +516,11 @@ class _Reader:
                 for mod in _children(it):
                     if _vt(mod) == "CODE" and _coded_value(mod) is not None:
                         g.finding_site_modifiers.append(_coded_value(mod))
+                    elif _vt(mod) != "CODE":  # a CODE without its value: counted by _malformed_codes
+                        self.warnings.append(
+                            f"{where}: the finding site modifier {_meaning(mod)!r} has ValueType "
+                            f"{_vt(mod) or '(none)'!r}, not CODE: left out"
+                        )
             elif vt == "CODE" and C.is_concept(c, C.MEASUREMENT_METHOD):
                 g.method = _coded_value(it)
             elif vt == "CODE" and C.is_concept(c, C.GEOMETRIC_PURPOSE):
