@@ -411,6 +411,89 @@ def test_recursion_error_a_num_nested_200_levels_is_not_swallowed(seeds, tmp_pat
         assert report.warnings  # read: the nesting is reported, not dropped silently
 
 
+@pytest.mark.parametrize("number", [99, 65535])
+def test_silent_labelmap_renumbered_segment_is_warned(seeds, tmp_path, number):
+    """fuzz `segments:renumber` on a LABELMAP SEG: a description renumbered so that no stored value
+    holds its number (and the value it described becomes background) is warned, not read as an
+    unexplained extra empty segment. Real dcmqi LABELMAPs describe background as segment 0."""
+    before = read_seg(seeds["labelmap"].path)
+
+    def edit(ds):
+        ds.SegmentSequence[0].SegmentNumber = number
+
+    content = read_seg(_edit(seeds["labelmap"], tmp_path, edit))
+    new = [w for w in content.warnings if w not in before.warnings]
+    assert any(f"segment(s) [{number}]" in w and "no pixel" in w for w in new), content.warnings
+    assert number in [s.number for s in content.segments]  # kept (with the warning), not dropped
+
+
+@pytest.mark.parametrize("depth", [50, 400])
+def test_silent_num_nested_in_containers_is_warned(seeds, tmp_path, depth):
+    """fuzz `sr:deep`: containers nested under a NUM (which replace its SCOORD3D) are left out
+    with one warning that names the measurement, not silently."""
+    import copy
+
+    from pydicom.dataset import Dataset
+
+    def edit(ds):
+        num = next(o for o in _all(ds, "ValueType") if o.ValueType == "NUM" and "ContentSequence" in o)
+        node = num
+        for _ in range(depth):
+            child = Dataset()
+            child.RelationshipType = "HAS PROPERTIES"
+            child.ValueType = "CONTAINER"
+            child.ConceptNameCodeSequence = copy.deepcopy(num.ConceptNameCodeSequence)
+            child.ContinuityOfContent = "SEPARATE"
+            node.ContentSequence = [child]
+            node = child
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(20000)
+    try:
+        path = _edit(seeds["3d"], tmp_path, edit)
+    finally:
+        sys.setrecursionlimit(limit)
+    report = read_sr(path)
+    nested = [w for w in report.warnings if "CONTAINER nested under the measurement" in w]
+    assert len(nested) == 1, report.warnings
+
+
+@pytest.mark.parametrize("value_type", ["NUM", "TEXT", "GARBAGE", ""])
+def test_silent_value_type_that_does_not_fit_the_concept_is_warned(seeds, tmp_path, value_type):
+    """fuzz `sr:vt`: the Measurement Method CODE of a measurement given another ValueType is left
+    out with a warning naming the concept, not silently dropped."""
+
+    def edit(ds):
+        item = next(
+            o
+            for o in _all(ds, "ValueType")
+            if o.ValueType == "CODE" and o.ConceptNameCodeSequence[0].CodeMeaning == "Measurement Method"
+        )
+        item.ValueType = value_type
+
+    report = read_sr(_edit(seeds["3d"], tmp_path, edit))
+    assert any("'Measurement Method' has ValueType" in w for w in report.warnings), report.warnings
+
+
+@pytest.mark.parametrize("value_type", ["NUM", "CONTAINER", ""])
+def test_silent_finding_site_modifier_with_another_value_type_is_warned(tmp_path, value_type):
+    """fuzz `sr:vt` on highdicom's sr_document.dcm: the Topographical Modifier of a group's finding
+    site given another ValueType is left out with a warning, not silently."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from shared_data import REALDATA
+
+    src = REALDATA / "highdicom" / "sr_document.dcm"
+    if not src.is_file():
+        pytest.skip(f"{src} is absent (real data, see Testing/shared_data.py)")
+    ds = pydicom.dcmread(src)
+    mods = [o for o in _all(ds, "ValueType") if "Topographical" in o.ConceptNameCodeSequence[0].CodeMeaning]
+    assert mods
+    mods[0].ValueType = value_type
+    ds.save_as(tmp_path / "damaged.dcm")
+    report = read_sr(tmp_path / "damaged.dcm")
+    assert any("finding site modifier 'Topographical Modifier' has ValueType" in w for w in report.warnings)
+
+
 # ---------------------------------------------------------------------- CLI
 def test_cli_internal_error_names_the_input_on_one_line(seeds, monkeypatch, capsys):
     import dicomai.info

@@ -1180,6 +1180,13 @@ def _decode_labelmap(content, segments, reader, placements, ds, warnings) -> Non
         lut = np.arange(int(values.max()) + 1, dtype=dtype)
         lut[stray] = 0
         layer = lut[layer]
+    present = {int(v) for v in values}
+    absent = [s for s in real if label_of[s.number] not in present]
+    if absent:  # e.g. a renumbered segment: its description no longer matches any stored value
+        warnings.append(
+            f"segment(s) {[s.number for s in absent][:10]} ({', '.join(repr(s.label) for s in absent[:3])}) "
+            "are described in SegmentSequence but no pixel in the frames holds their number: read as empty"
+        )
     for s in real:
         s.layer, s.label_value = 0, label_of[s.number]
     content.layers = [layer]

@@ -96,6 +96,17 @@ _D = {
 # --------------------------------------------------------------------------------- small helpers
 _MAX_GRAPHIC_VALUES = 200_000  # coordinates of one SCOORD/SCOORD3D item (100,000 2D points)
 _MAX_DEPTH = 64  # content items nested deeper than this are left out (with a warning)
+# concepts of a measurement's children that _Reader.measurement reads (a wrong ValueType is warned)
+_TID300_CONCEPTS = (
+    C.DERIVATION,
+    C.MEASUREMENT_METHOD,
+    C.FINDING_SITE,
+    C.TRACKING_UID,
+    C.TRACKING_IDENTIFIER,
+    C.ALGORITHM_NAME,
+    C.ALGORITHM_VERSION,
+    C.ALGORITHM_PARAMETERS,
+)
 
 
 def _seq(ds, keyword):
@@ -449,6 +460,16 @@ class _Reader:
                     m.regions.append(r)
             elif vt == "IMAGE":
                 pass  # source image of the measurement
+            elif C.is_concept(c, *_TID300_CONCEPTS):  # known concept, ValueType that does not fit it
+                self.warnings.append(
+                    f"{inner}: {_meaning(child)!r} has ValueType {vt or '(none)'!r}, which does not fit "
+                    "that concept in TID 300: left out"
+                )
+            elif vt == "CONTAINER":  # TID 300 has no container under a measurement
+                self.warnings.append(
+                    f"{inner}: a CONTAINER nested under the measurement (not allowed by TID 300/1500) was "
+                    "left out with everything in it"
+                )
             elif (
                 _rel(child) == "HAS PROPERTIES"
                 or vt in ("CODE", "NUM", "TEXT")
@@ -495,6 +516,11 @@ class _Reader:
                 for mod in _children(it):
                     if _vt(mod) == "CODE" and _coded_value(mod) is not None:
                         g.finding_site_modifiers.append(_coded_value(mod))
+                    elif _vt(mod) != "CODE":  # a CODE without its value: counted by _malformed_codes
+                        self.warnings.append(
+                            f"{where}: the finding site modifier {_meaning(mod)!r} has ValueType "
+                            f"{_vt(mod) or '(none)'!r}, not CODE: left out"
+                        )
             elif vt == "CODE" and C.is_concept(c, C.MEASUREMENT_METHOD):
                 g.method = _coded_value(it)
             elif vt == "CODE" and C.is_concept(c, C.GEOMETRIC_PURPOSE):
