@@ -181,10 +181,12 @@ def hd_import(seg_path, source, out) -> None:
 def api_export(seg_type, source, labelmap, meta, out) -> None:
     """dicomai's Python API (what the Slicer module calls): STEP = write_seg alone."""
     from dicomai.cli import _present_labels
+    from dicomai.destinations import FileDestination
     from dicomai.imageio import read_labelmap
     from dicomai.seg.content import SegmentationContent
     from dicomai.seg.encode import write_seg
     from dicomai.seg.metadata import load_metadata, segments_for_labels
+    from dicomai.seg.options import SegOptions
     from dicomai.source import read_source_series
 
     src = read_source_series(source)
@@ -194,7 +196,7 @@ def api_export(seg_type, source, labelmap, meta, out) -> None:
     import highdicom  # noqa: F401  (imports are start-up, not the step)
 
     t0 = time.perf_counter()
-    write_seg(content, src, out, segmentation_type=seg_type, overwrite=True)
+    write_seg(content, src, FileDestination(out, overwrite=True), SegOptions(segmentation_type=seg_type))
     _step(t0)
 
 

@@ -109,44 +109,37 @@ def _cmd_export_seg(args) -> int:
     else:
         _info(content.move_to_grid(source.grid, str(input_path)), args.quiet)
     out = Path(args.out) if args.out else _default_output(input_path)
-    seg_type = requested
-    if seg_type == "AUTO":
-        if content.fractions:
-            seg_type = "FRACTIONAL"
-        else:
-            # LABELMAP unless some voxel belongs to two segments
-            seg_type = "BINARY" if layers_overlap(content) else "LABELMAP"
-    elif seg_type == "LABELMAP" and layers_overlap(content):
+    if requested == "LABELMAP" and layers_overlap(content):
         raise InputError(
             f"segments of {input_path.name} overlap (some voxels belong to two segments): a LABELMAP SEG "
             "gives each voxel one segment; use --type binary, or --type auto to choose by content"
         )
+    from .destinations import FileDestination
     from .errors import OutputExistsError
 
     try:
-        result = _write_seg_cli(write_seg, content, source, out, seg_type, args)
+        result = write_seg(
+            content, source, FileDestination(out, args.overwrite), _seg_options(requested, args)
+        )
     except OutputExistsError as e:
         raise _cli_words(e) from None
     _finish_export(result, warnings, args)
     return 0
 
 
-def _write_seg_cli(write_seg, content, source, out, seg_type, args):
-    compression = None if args.compression == "auto" else args.compression
-    return write_seg(
-        content,
-        source,
-        out,
-        segmentation_type=seg_type,
-        overwrite=args.overwrite,
-        series_description=args.series_description,
-        series_number=args.series_number,
+def _seg_options(seg_type: str, args):
+    from .seg.options import SegOptions
+
+    return SegOptions(
+        segmentation_type=seg_type,  # "AUTO": chosen by content (seg.options.choose_segmentation_type)
+        compression=None if args.compression == "auto" else args.compression,
+        fractional_type=args.fractional_type,
+        max_fractional_value=args.max_fractional_value,
         algorithm_name=args.algorithm_name,
         algorithm_version=args.algorithm_version,
         algorithm_type=args.algorithm_type,
-        fractional_type=args.fractional_type,
-        max_fractional_value=args.max_fractional_value,
-        compression=compression,
+        series_description=args.series_description,
+        series_number=args.series_number,
     )
 
 
@@ -437,6 +430,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .seg.enum import Compression, FractionalType, SegmentAlgorithmType, SegmentationType
+
     p = _Parser(
         prog="dicomai",
         description="Save AI results as standard DICOM (SEG, SR) and read them back.",
@@ -504,7 +499,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--type",
         default=None,
         type=str.lower,
-        choices=["binary", "labelmap", "fractional", "auto"],
+        choices=[t.value.lower() for t in SegmentationType],
         help="segmentation type: binary (default; the most widely read), labelmap (one frame per "
         "slice, 8/16-bit: small and fast, needs non-overlapping segments), fractional (default with "
         "--probability), auto (labelmap unless segments overlap, then binary)",
@@ -513,7 +508,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--compression",
         default="auto",
         type=str.lower,
-        choices=["auto", "none", "rle", "jpeg-ls", "jpeg2000", "deflate"],
+        choices=["auto", *Compression.values()],
         help="lossless compression (default auto: none for binary and fractional, rle for labelmap; "
         "binary takes none, jpeg2000 or deflate). See docs/seg-types.md for who reads what",
     )
@@ -521,7 +516,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--fractional-type",
         default="PROBABILITY",
         type=str.upper,
-        choices=["PROBABILITY", "OCCUPANCY"],
+        choices=list(FractionalType.values()),
         help="meaning of fractional values (default PROBABILITY)",
     )
     e.add_argument(
@@ -536,7 +531,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--algorithm-version", metavar="V", help="its version")
     e.add_argument(
         "--algorithm-type",
-        choices=["AUTOMATIC", "SEMIAUTOMATIC", "MANUAL"],
+        choices=list(SegmentAlgorithmType.values()),
         type=str.upper,
         help="segment algorithm type (default: from metadata, else AUTOMATIC)",
     )

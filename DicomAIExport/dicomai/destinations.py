@@ -1,24 +1,34 @@
-"""Where results go: a folder (atomic temp-then-rename) or a DICOMweb server (STOW-RS, verified).
+"""Where results go: a folder or one file (atomic temp-then-rename), or a DICOMweb server.
 
-Every family writes its objects through a destination, so "where" is chosen once:
+Every family's writer (:func:`dicomai.seg.encode.write_seg`, :func:`dicomai.sr.encode.write_sr`,
+:func:`dicomai.sc.encode.write_sc`) takes its output as a destination, so "where" is chosen once,
+by the caller, and every file is written under a temporary name and renamed when complete:
 
->>> dest = FolderDestination("out")            # doctest: +SKIP
->>> paths = dest.write([dataset])              # doctest: +SKIP
->>> report = DicomWebDestination("https://pacs/dicom-web").store(paths)  # doctest: +SKIP
+>>> dest = FolderDestination("out")                      # doctest: +SKIP
+>>> write_seg(content, source, dest, SegOptions(...))     # doctest: +SKIP  out/<SOPInstanceUID>.dcm
+>>> write_seg(content, source, "out/organs.seg.dcm")      # doctest: +SKIP  a path: FileDestination
+>>> dest.finish(paths)                                    # doctest: +SKIP  after the whole export
+
+A destination names the files (:meth:`FolderDestination.name_for`), gives temporary paths that
+are renamed into place all together (:meth:`FolderDestination.writing`), and does what comes
+after a whole export in :meth:`FolderDestination.finish` (nothing for a folder; the Slicer
+adapters' database destination imports the files there). A DICOMweb server is reached by storing
+written files (:meth:`DicomWebDestination.store`, STOW-RS then verified).
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Iterator, List, Optional, Sequence
 
 from .fileio import atomic_outputs
 
-__all__ = ["DicomWebDestination", "FolderDestination"]
+__all__ = ["DicomWebDestination", "FileDestination", "FolderDestination", "as_destination"]
 
 
 class FolderDestination:
-    """A folder: each dataset becomes ``<name or SOPInstanceUID>.dcm``, all or nothing.
+    """A folder: each object becomes a file there, all or nothing.
 
     Parameters
     ----------
@@ -33,7 +43,28 @@ class FolderDestination:
         self.overwrite = overwrite
 
     def __repr__(self) -> str:
-        return f"FolderDestination({str(self.folder)!r})"
+        return f"{type(self).__name__}({str(self.folder)!r})"
+
+    def name_for(self, default: str, count: int = 1) -> List[str]:
+        """File names for ``count`` objects whose writer suggests ``default`` (``{n}`` numbered)."""
+        if count == 1:
+            return [default.format(n=1)]
+        return [default.format(n=n) for n in range(1, count + 1)]
+
+    def path(self, name: str) -> Path:
+        return self.folder / name
+
+    def check(self, names: Sequence[str] = ()) -> None:
+        """Fail early (:class:`OutputExistsError`) when a file to be written exists already."""
+        from .fileio import check_writable
+
+        check_writable([self.path(n) for n in names], self.overwrite)
+
+    @contextmanager
+    def writing(self, names: Sequence[str]) -> Iterator[List[Path]]:
+        """Temporary paths for ``names``; all renamed into place when the block succeeds."""
+        with atomic_outputs([self.path(n) for n in names], overwrite=self.overwrite) as temps:
+            yield temps
 
     def write(self, datasets: Sequence, names: Optional[Sequence[str]] = None) -> List[Path]:
         """Write every dataset under a temporary name, then rename all into place."""
@@ -41,11 +72,46 @@ class FolderDestination:
 
         if names is None:
             names = [f"{ds.SOPInstanceUID}.dcm" for ds in datasets]
-        paths = [self.folder / n for n in names]
-        with atomic_outputs(paths, overwrite=self.overwrite) as temps:
+        with self.writing(names) as temps:
             for ds, tmp in zip(datasets, temps):
                 pydicom.dcmwrite(str(tmp), ds, enforce_file_format=True)
-        return paths
+        return [self.path(n) for n in names]
+
+    def finish(self, paths: Sequence[Path]) -> None:
+        """After a whole export (every file written and checked): nothing to do for a folder."""
+
+
+class FileDestination(FolderDestination):
+    """Exactly one file, at ``path`` (the command line's ``--out FILE``).
+
+    Raises :class:`~dicomai.errors.InputError` when a writer has more than one object for it.
+    """
+
+    def __init__(self, path, overwrite: bool = False) -> None:
+        self.file = Path(path)
+        super().__init__(self.file.parent, overwrite)
+
+    def __repr__(self) -> str:
+        return f"FileDestination({str(self.file)!r})"
+
+    def name_for(self, default: str, count: int = 1) -> List[str]:
+        if count != 1:
+            from .errors import InputError
+
+            raise InputError(f"{str(self.file)!r} is one file but there are {count} objects: give a folder")
+        return [self.file.name]
+
+    def check(self, names: Sequence[str] = ()) -> None:
+        from .fileio import check_writable
+
+        check_writable([self.file], self.overwrite)
+
+
+def as_destination(target, overwrite: bool = False):
+    """``target`` when it is a destination, else a :class:`FileDestination` for that path."""
+    if hasattr(target, "writing") and hasattr(target, "name_for"):
+        return target
+    return FileDestination(target, overwrite=overwrite)
 
 
 class DicomWebDestination:

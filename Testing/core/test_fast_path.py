@@ -32,6 +32,7 @@ from series_cases import KINDS, overlapping_masks, write_case
 
 import peers
 from dicomai import synthetic
+from dicomai.destinations import FileDestination
 from dicomai.errors import InputError
 from dicomai.seg import fast
 from dicomai.seg._rle import encode_frame as rle_encode
@@ -39,6 +40,7 @@ from dicomai.seg.content import SegmentationContent, SegmentInfo
 from dicomai.seg.decode import read_seg
 from dicomai.seg.encode import write_seg
 from dicomai.seg.metadata import load_metadata, segments_for_labels
+from dicomai.seg.options import SegOptions
 from dicomai.source import read_source_series
 from dicomai.synthetic import dcmqi_metadata, phantom_segments
 
@@ -168,7 +170,9 @@ def _write_both(make_content, source, folder, name, **kwargs):
     paths = []
     for engine in ("fast", "highdicom"):
         out = folder / f"{name}-{engine}.dcm"
-        result = write_seg(make_content(), source, out, overwrite=True, engine=engine, **kwargs)
+        result = write_seg(
+            make_content(), source, FileDestination(out, overwrite=True), SegOptions(engine=engine, **kwargs)
+        )
         assert result.engine == engine
         paths.append(out)
     return paths
@@ -307,7 +311,7 @@ def judged(tmp_path_factory):
     out = {}
     for name, (make, kwargs) in sorted(VARIANTS.items()):
         path = folder / f"{name}.dcm"
-        write_seg(make(labels, source), source, path, engine="fast", **kwargs)
+        write_seg(make(labels, source), source, path, SegOptions(engine="fast", **kwargs))
         out[name] = path
     return source, labels, out
 
@@ -406,7 +410,7 @@ def test_projection_images_go_through_highdicom(tmp_path):
     labels[0, 4:9, 4:9] = 1
     content = SegmentationContent.from_labelmap(labels, source.grid, [SegmentInfo(1, "x")])
     with pytest.raises(InputError, match="fast SEG writer does not cover"):
-        write_seg(content, source, tmp_path / "a.dcm", engine="fast")
+        write_seg(content, source, tmp_path / "a.dcm", SegOptions(engine="fast"))
     result = write_seg(content, source, tmp_path / "b.dcm")
     assert result.engine == "highdicom"
 
@@ -428,7 +432,7 @@ def test_a_crash_while_writing_leaves_no_partial_file_with_either_engine(tmp_pat
 
     monkeypatch.setattr(fast, "_write_native_pixels", boom_native)
     with pytest.raises(OSError, match="disk full"):
-        write_seg(content(), source, out_dir / "o.dcm", engine="fast")
+        write_seg(content(), source, out_dir / "o.dcm", SegOptions(engine="fast"))
     assert os.listdir(out_dir) == []
 
     def boom_save(self, *a, **k):
@@ -438,7 +442,7 @@ def test_a_crash_while_writing_leaves_no_partial_file_with_either_engine(tmp_pat
 
     monkeypatch.setattr(hd.seg.Segmentation, "save_as", boom_save)
     with pytest.raises(OSError, match="disk full"):
-        write_seg(content(), source, out_dir / "o.dcm", engine="highdicom")
+        write_seg(content(), source, out_dir / "o.dcm", SegOptions(engine="highdicom"))
     assert os.listdir(out_dir) == []
 
 

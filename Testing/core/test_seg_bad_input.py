@@ -16,6 +16,7 @@ from dicomai.geometry import Grid
 from dicomai.imageio import read_image, write_image
 from dicomai.seg.content import SegmentationContent, SegmentInfo
 from dicomai.seg.encode import write_seg
+from dicomai.seg.options import SegOptions
 from dicomai.source import read_source_series
 
 
@@ -180,7 +181,7 @@ def test_a_failure_inside_highdicom_leaves_no_partial_file(series, tmp_path, mon
         (labels == 1).astype(np.uint8), source.grid, [SegmentInfo(1, "x")]
     )
     with pytest.raises(OSError, match="disk full"):
-        write_seg(content, source, out, engine="highdicom")
+        write_seg(content, source, out, SegOptions(engine="highdicom"))
     assert os.listdir(tmp_path) == []
 
 

@@ -11,11 +11,13 @@ import pytest
 from series_cases import KINDS, overlapping_masks, write_case
 
 from dicomai.cli import main as cli
+from dicomai.destinations import FileDestination
 from dicomai.imageio import read_image, read_labelmap, read_seg_nrrd, write_image
 from dicomai.seg.content import SegmentationContent, SegmentInfo
 from dicomai.seg.decode import read_seg
 from dicomai.seg.encode import write_seg
 from dicomai.seg.metadata import load_metadata, segments_for_labels
+from dicomai.seg.options import SegOptions
 from dicomai.source import read_source_series
 from dicomai.synthetic import dcmqi_metadata, phantom_segments
 
@@ -55,7 +57,10 @@ def test_labelmap_round_trip_is_exact(case, keep):
     lab, content = _content(labels, source, keep)
     out = folder / f"seg-{len(keep)}.dcm"
     result = write_seg(
-        content, source, out, overwrite=True, algorithm_name="PhantomNet", algorithm_version="1"
+        content,
+        source,
+        FileDestination(out, overwrite=True),
+        SegOptions(algorithm_name="PhantomNet", algorithm_version="1"),
     )
     assert result.number_of_frames == sum(len(content.slices_of(s.number)) for s in content.segments)
 
@@ -78,7 +83,7 @@ def test_overlapping_segments_round_trip(case):
     content = SegmentationContent.from_masks(masks, source.grid, segs)
     assert content.overlapping
     out = folder / "overlap.dcm"
-    write_seg(content, source, out, overwrite=True)
+    write_seg(content, source, FileDestination(out, overwrite=True))
     back = read_seg(out, source)
     assert back.overlapping
     for i, m in enumerate(masks, start=1):
@@ -152,7 +157,11 @@ def test_import_of_overlapping_seg_writes_one_file_per_segment_or_a_seg_nrrd(kin
         )
     ]
     seg_path = folder / "ov.dcm"
-    write_seg(SegmentationContent.from_masks(masks, source.grid, segs), source, seg_path, overwrite=True)
+    write_seg(
+        SegmentationContent.from_masks(masks, source.grid, segs),
+        source,
+        FileDestination(seg_path, overwrite=True),
+    )
 
     out = folder / "ov" / "labels.nii.gz"
     assert cli(["import-seg", str(seg_path), "--source", str(info.folder), "--out", str(out)]) == 0

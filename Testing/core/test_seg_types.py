@@ -12,6 +12,7 @@ from series_cases import KINDS, overlapping_masks, write_case
 
 from dicomai import synthetic
 from dicomai.cli import main as cli
+from dicomai.destinations import FileDestination
 from dicomai.errors import InputError
 from dicomai.imageio import read_image, read_labelmap, write_image, write_seg_nrrd
 from dicomai.seg import decode
@@ -19,6 +20,7 @@ from dicomai.seg.content import SegmentationContent, SegmentInfo
 from dicomai.seg.decode import read_seg
 from dicomai.seg.encode import ALLOWED_COMPRESSIONS, COMPRESSIONS, DEFAULT_COMPRESSION, write_seg
 from dicomai.seg.metadata import load_metadata, segments_for_labels
+from dicomai.seg.options import SegOptions
 from dicomai.source import read_source_series
 from dicomai.synthetic import dcmqi_metadata, phantom_segments
 from shared_data import REALDATA  # noqa: E402
@@ -68,7 +70,12 @@ def _fractional_content(labels, source, **kwargs):
 def test_labelmap_round_trip_on_every_series_kind(case):
     kind, info, source, labels, folder = case
     out = folder / "labelmap.dcm"
-    result = write_seg(_content(labels, source), source, out, segmentation_type="LABELMAP", overwrite=True)
+    result = write_seg(
+        _content(labels, source),
+        source,
+        FileDestination(out, overwrite=True),
+        SegOptions(segmentation_type="LABELMAP"),
+    )
     assert result.segmentation_type == "LABELMAP" and result.engine == "fast"
     assert result.transfer_syntax_uid == COMPRESSIONS[DEFAULT_COMPRESSION["LABELMAP"]]
     ds = pydicom.dcmread(out)
@@ -101,7 +108,9 @@ def test_labelmap_with_300_segments_is_16_bit_and_exact(tmp_path, compression):
     meta = load_metadata(dcmqi_metadata(segs))
     content = SegmentationContent.from_labelmap(labels, grid, segments_for_labels(range(1, 301), meta, []))
     out = tmp_path / "300.dcm"
-    result = write_seg(content, source, out, segmentation_type="LABELMAP", compression=compression)
+    result = write_seg(
+        content, source, out, SegOptions(segmentation_type="LABELMAP", compression=compression)
+    )
     assert len(result.segments) == 300
     ds = pydicom.dcmread(out)
     assert ds.BitsAllocated == 16 and ds.BitsStored == 16 and ds.HighBit == 15
@@ -116,7 +125,7 @@ def test_labelmap_numbers_segments_like_binary_when_label_values_have_gaps(axial
     info, source, labels, _ = axial
     content = _content(labels, source, keep=(2, 5))
     out = tmp_path / "gaps.dcm"
-    write_seg(content, source, out, segmentation_type="LABELMAP")
+    write_seg(content, source, out, SegOptions(segmentation_type="LABELMAP"))
     back = read_seg(out, source)
     assert [s.number for s in back.segments] == [1, 2]
     assert np.array_equal(back.mask(1), labels == 2) and np.array_equal(back.mask(2), labels == 5)
@@ -133,7 +142,7 @@ def test_every_type_and_compression_round_trips(axial, tmp_path, seg_type, compr
     content = _fractional_content(labels, source) if seg_type == "FRACTIONAL" else _content(labels, source)
     out = tmp_path / "seg.dcm"
     result = write_seg(
-        content, source, out, segmentation_type=seg_type, compression=compression, engine=engine
+        content, source, out, SegOptions(segmentation_type=seg_type, compression=compression, engine=engine)
     )
     assert (
         pydicom.dcmread(out, stop_before_pixels=True).file_meta.TransferSyntaxUID == COMPRESSIONS[compression]
@@ -152,9 +161,11 @@ def test_a_compression_the_type_cannot_use_is_refused(axial, tmp_path):
     info, source, labels, _ = axial
     for compression in ("rle", "jpeg-ls"):
         with pytest.raises(InputError, match="BINARY SEG cannot use"):
-            write_seg(_content(labels, source), source, tmp_path / "x.dcm", compression=compression)
+            write_seg(
+                _content(labels, source), source, tmp_path / "x.dcm", SegOptions(compression=compression)
+            )
     with pytest.raises(InputError, match="not one of"):
-        write_seg(_content(labels, source), source, tmp_path / "x.dcm", compression="zip")
+        write_seg(_content(labels, source), source, tmp_path / "x.dcm", SegOptions(compression="zip"))
     assert not (tmp_path / "x.dcm").exists()
 
 
@@ -171,9 +182,9 @@ def test_fractional_values_come_back_within_one_quantization_step(
         content,
         source,
         out,
-        segmentation_type="FRACTIONAL",
-        fractional_type=fractional_type,
-        max_fractional_value=max_value,
+        SegOptions(
+            segmentation_type="FRACTIONAL", fractional_type=fractional_type, max_fractional_value=max_value
+        ),
     )
     ds = pydicom.dcmread(out, stop_before_pixels=True)
     assert ds.SegmentationFractionalType == fractional_type and ds.MaximumFractionalValue == max_value
@@ -201,7 +212,7 @@ def test_integer_probability_maps_are_written_unchanged(axial, tmp_path):
     write_image(path, stored, source.grid)
     content = content_from_probability_maps([path], None, max_fractional_value=100)
     out = tmp_path / "f.dcm"
-    write_seg(content, source, out, segmentation_type="FRACTIONAL", max_fractional_value=100)
+    write_seg(content, source, out, SegOptions(segmentation_type="FRACTIONAL", max_fractional_value=100))
     frames = pydicom.dcmread(out).pixel_array
     assert int(frames.max()) == int(stored.max()) and int(frames.sum()) == int(stored.sum())
     back = read_seg(out, source)
@@ -314,7 +325,7 @@ def test_overlapping_segments_as_labelmap_is_a_clear_error(axial, tmp_path, caps
             SegmentationContent.from_masks(masks, source.grid, segs),
             source,
             out,
-            segmentation_type="LABELMAP",
+            SegOptions(segmentation_type="LABELMAP"),
         )
 
 
@@ -426,7 +437,9 @@ def _relabel_pixels(ds, mapping):
 def test_labelmap_background_is_the_segment_named_by_pixel_padding_value(axial, tmp_path):
     info, source, labels, _ = axial
     out = tmp_path / "l.dcm"
-    write_seg(_content(labels, source), source, out, segmentation_type="LABELMAP", compression="none")
+    write_seg(
+        _content(labels, source), source, out, SegOptions(segmentation_type="LABELMAP", compression="none")
+    )
     ds = pydicom.dcmread(out)
     _relabel_pixels(ds, {0: 9})  # background stored as 9
     ds.PixelPaddingValue = 9
@@ -450,7 +463,9 @@ def test_labelmap_background_is_the_segment_named_by_pixel_padding_value(axial, 
 def test_labelmap_values_no_segment_describes_are_read_as_background_with_a_warning(axial, tmp_path):
     info, source, labels, _ = axial
     out = tmp_path / "l.dcm"
-    write_seg(_content(labels, source), source, out, segmentation_type="LABELMAP", compression="none")
+    write_seg(
+        _content(labels, source), source, out, SegOptions(segmentation_type="LABELMAP", compression="none")
+    )
     ds = pydicom.dcmread(out)
     _relabel_pixels(ds, {5: 42})
     edited = tmp_path / "edited.dcm"
@@ -476,7 +491,7 @@ def _seg_files(tmp_path):
     for t, c in ROUND_TRIPS:
         content = _fractional_content(labels, source) if t == "FRACTIONAL" else _content(labels, source)
         files.append(tmp_path / f"{t}-{c}.dcm")
-        write_seg(content, source, files[-1], segmentation_type=t, compression=c)
+        write_seg(content, source, files[-1], SegOptions(segmentation_type=t, compression=c))
     native = [f for f in files if f.name.endswith("-none.dcm")]
     ds = pydicom.dcmread(native[0])  # implicit VR, undefined-length sequences, as DCMTK writes
     for seq in ("PerFrameFunctionalGroupsSequence", "SharedFunctionalGroupsSequence"):
@@ -529,7 +544,7 @@ def test_colour_conversion_matches_highdicom():
 def test_import_of_a_labelmap_seg_writes_the_labelmap(axial, tmp_path, capsys):
     info, source, labels, _ = axial
     out = tmp_path / "l.dcm"
-    write_seg(_content(labels, source), source, out, segmentation_type="LABELMAP")
+    write_seg(_content(labels, source), source, out, SegOptions(segmentation_type="LABELMAP"))
     rc = cli(
         ["import-seg", str(out), "--source", str(info.folder), "--out", str(tmp_path / "back.nii"), "--json"]
     )

@@ -56,6 +56,7 @@ def make_seeds(folder: Path, with_realdata: bool = True) -> List[Seed]:
     from dicomai.seg.content import SegmentationContent
     from dicomai.seg.encode import write_seg
     from dicomai.seg.metadata import load_metadata, segments_for_labels
+    from dicomai.seg.options import SegOptions
     from dicomai.source import read_source_series
     from dicomai.sr.build import SegAttachment, build_report
     from dicomai.sr.content import Markup
@@ -77,7 +78,10 @@ def make_seeds(folder: Path, with_realdata: bool = True) -> List[Seed]:
     for seg_type in ("BINARY", "LABELMAP"):
         out = folder / f"ours-{seg_type.lower()}.seg.dcm"
         write_seg(
-            content, source, out, segmentation_type=seg_type, algorithm_name="Fuzz", algorithm_version="1"
+            content,
+            source,
+            out,
+            SegOptions(segmentation_type=seg_type, algorithm_name="Fuzz", algorithm_version="1"),
         )
         seeds.append(Seed(out.name, "seg", out, folder / "ct"))
     frac = SegmentationContent(grid=source.grid, segments=segments[:2], segmentation_type="FRACTIONAL")
@@ -87,7 +91,12 @@ def make_seeds(folder: Path, with_realdata: bool = True) -> List[Seed]:
             1 - 0.3 * i
         )
     out = folder / "ours-fractional.seg.dcm"
-    write_seg(frac, source, out, segmentation_type="FRACTIONAL", algorithm_name="Fuzz", algorithm_version="1")
+    write_seg(
+        frac,
+        source,
+        out,
+        SegOptions(segmentation_type="FRACTIONAL", algorithm_name="Fuzz", algorithm_version="1"),
+    )
     seeds.append(Seed(out.name, "seg", out, folder / "ct"))
 
     g = source.grid

@@ -19,6 +19,7 @@ from dicomai.seg.content import SegmentationContent, SegmentInfo
 from dicomai.seg.decode import read_seg
 from dicomai.seg.encode import write_seg
 from dicomai.seg.metadata import load_metadata, segments_for_labels
+from dicomai.seg.options import SegOptions
 from dicomai.source import read_source_series
 from dicomai.synthetic import dcmqi_metadata, phantom_segments
 
@@ -39,8 +40,7 @@ def written(request, tmp_path_factory):
         SegmentationContent.from_labelmap(labels, source.grid, segs),
         source,
         phantom_seg,
-        algorithm_name="PhantomNet",
-        algorithm_version="1.0",
+        SegOptions(algorithm_name="PhantomNet", algorithm_version="1.0"),
     )
     masks = overlapping_masks(labels)
     ov_segs = [

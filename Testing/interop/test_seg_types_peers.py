@@ -22,6 +22,7 @@ from dicomai.imageio import read_image
 from dicomai.seg.content import SegmentationContent
 from dicomai.seg.encode import write_seg
 from dicomai.seg.metadata import load_metadata, segments_for_labels
+from dicomai.seg.options import SegOptions
 from dicomai.source import read_source_series
 from dicomai.synthetic import dcmqi_metadata, phantom_segments
 
@@ -73,7 +74,9 @@ def written(request, tmp_path_factory):
             content = SegmentationContent.from_labelmap(
                 labels300, grid300, segments_for_labels(range(1, 301), meta, [])
             )
-            write_seg(content, source300, path, segmentation_type="LABELMAP", compression=compression)
+            write_seg(
+                content, source300, path, SegOptions(segmentation_type="LABELMAP", compression=compression)
+            )
             out[f"{seg_type}-{compression}"] = (path, source300, {n: labels300 == n for n in range(1, 301)})
             continue
         content = _content(labels, source)
@@ -82,7 +85,7 @@ def written(request, tmp_path_factory):
             content.segments = content.segments[:2]
             content.fractions, content.layers = fractions, []
             expected = {n: np.round(f * 255) for n, f in fractions.items()}
-        write_seg(content, source, path, segmentation_type=seg_type, compression=compression)
+        write_seg(content, source, path, SegOptions(segmentation_type=seg_type, compression=compression))
         out[f"{seg_type}-{compression}"] = (path, source, expected)
     return request.param, out
 

@@ -14,6 +14,7 @@ from dicomai.imageio import write_image
 from dicomai.seg.content import SegmentationContent
 from dicomai.seg.encode import write_seg
 from dicomai.seg.metadata import load_metadata, segments_for_labels
+from dicomai.seg.options import SegOptions
 from dicomai.source import read_source_series
 from dicomai.sr.build import SegAttachment, build_report
 from dicomai.sr.content import Markup
@@ -71,10 +72,12 @@ def write_study(root: Path, with_dcmqi: bool = True) -> Study:
         content,
         source,
         seg,
-        segmentation_type="LABELMAP",
-        series_description="AI organs",
-        algorithm_name="PhantomNet",
-        algorithm_version="1.0",
+        SegOptions(
+            segmentation_type="LABELMAP",
+            series_description="AI organs",
+            algorithm_name="PhantomNet",
+            algorithm_version="1.0",
+        ),
     )
     _, fsegs = _segments((1, 2))
     fractions = {
@@ -83,7 +86,12 @@ def write_study(root: Path, with_dcmqi: bool = True) -> Study:
     }
     frac = SegmentationContent(grid=grid, segments=fsegs, fractions=fractions)
     fractional = root / "ours_fractional_seg.dcm"
-    write_seg(frac, source, fractional, segmentation_type="FRACTIONAL", series_description="AI probabilities")
+    write_seg(
+        frac,
+        source,
+        fractional,
+        SegOptions(segmentation_type="FRACTIONAL", series_description="AI probabilities"),
+    )
     at = lambda k, r, c: grid.index_to_world([[k, r, c]])[0]  # noqa: E731
     markups = [
         Markup("line", "Liver diameter", [at(4.2, 12.0, 10.0), at(4.9, 18.5, 17.25)]),

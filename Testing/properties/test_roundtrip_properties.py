@@ -16,6 +16,7 @@ from dicomai import synthetic
 from dicomai.seg.content import SegmentationContent, SegmentInfo
 from dicomai.seg.decode import read_seg
 from dicomai.seg.encode import write_seg
+from dicomai.seg.options import SegOptions
 from dicomai.source import read_source_series
 from dicomai.sr.build import build_report
 from dicomai.sr.content import Markup
@@ -65,7 +66,7 @@ def test_any_labelmap_on_any_valid_grid_round_trips_exactly(tmp_path_factory, da
         SegmentationContent.from_labelmap(labels, source.grid, segments),
         source,
         folder / "s.dcm",
-        segmentation_type=seg_type,
+        SegOptions(segmentation_type=seg_type),
     )
     for src in (source, None):
         back = read_seg(folder / "s.dcm", src)

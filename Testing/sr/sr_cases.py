@@ -9,10 +9,12 @@ import numpy as np
 from pydicom.sr.coding import Code
 
 from dicomai import synthetic
+from dicomai.destinations import FileDestination
 from dicomai.geometry import Grid
 from dicomai.seg.content import SegmentationContent
 from dicomai.seg.encode import write_seg
 from dicomai.seg.metadata import load_metadata, segments_for_labels
+from dicomai.seg.options import SegOptions
 from dicomai.source import SourceSeries, read_source_series
 from dicomai.sr.content import Annotation, Evaluation, Markup, Measurement, lps_to_ras
 from series_kinds import KINDS as _ALL_KINDS  # noqa: E402
@@ -59,7 +61,12 @@ def write_organ_seg(case: Case, out: Path, keep=(1, 2, 3, 4)) -> Path:
     )
     segs = segments_for_labels(np.unique(lab[lab > 0]), meta, [])
     content = SegmentationContent.from_labelmap(lab, case.grid, segs)
-    write_seg(content, case.source, out, overwrite=True, algorithm_name="Phantom", algorithm_version="1.0")
+    write_seg(
+        content,
+        case.source,
+        FileDestination(out, overwrite=True),
+        SegOptions(algorithm_name="Phantom", algorithm_version="1.0"),
+    )
     return out
 
 

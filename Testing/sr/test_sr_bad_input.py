@@ -253,11 +253,12 @@ def test_duplicate_markup_names_and_empty_reports_are_refused(axial_case):
 def test_a_labelmap_seg_is_referenced_with_a_warning_about_dciodvfy(axial_case, tmp_path):
     from dicomai.seg.content import SegmentationContent, SegmentInfo
     from dicomai.seg.encode import write_seg
+    from dicomai.seg.options import SegOptions
 
     seg_path = tmp_path / "labelmap.dcm"
     lab = (axial_case.labels == 1).astype(np.uint8)
     content = SegmentationContent.from_labelmap(lab, axial_case.grid, [SegmentInfo(1, "Liver")])
-    write_seg(content, axial_case.source, seg_path, segmentation_type="LABELMAP")
+    write_seg(content, axial_case.source, seg_path, SegOptions(segmentation_type="LABELMAP"))
     report = build_report(axial_case.source, seg=SegAttachment.read(seg_path))
     assert [w for w in report.warnings if "Label Map Segmentation" in w and "BINARY" in w]
     binary = tmp_path / "binary.dcm"

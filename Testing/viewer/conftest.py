@@ -51,6 +51,7 @@ def _write_study(folder: Path) -> Study:
     from dicomai.seg.content import SegmentationContent
     from dicomai.seg.encode import write_seg
     from dicomai.seg.metadata import load_metadata, segments_for_labels
+    from dicomai.seg.options import SegOptions
     from dicomai.source import read_source_series
     from dicomai.sr.build import ImageFinding, SegAttachment, build_report
     from dicomai.sr.content import Annotation, Evaluation
@@ -75,10 +76,12 @@ def _write_study(folder: Path) -> Study:
             content,
             source,
             path,
-            segmentation_type=seg_type,
-            algorithm_name="Phantom",
-            algorithm_version="1.0",
-            series_description=f"Organs {seg_type}",
+            SegOptions(
+                segmentation_type=seg_type,
+                algorithm_name="Phantom",
+                algorithm_version="1.0",
+                series_description=f"Organs {seg_type}",
+            ),
         )
         study.files[f"seg-{seg_type.lower()}"] = path
     case = sr_cases.Case("axial", folder, source, labels)

@@ -30,6 +30,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ..coding import Code
+from .enum import SegmentAlgorithmType
 
 __all__ = [
     "ACQUISITION_EQUIPMENT",
@@ -63,7 +64,7 @@ SOURCE_IMAGE_FOR_PROCESSING = Code("121322", "DCM", "Source image for image proc
 SEGMENTATION_DERIVATION = Code("113076", "DCM", "Segmentation")  # SegmentationImageDerivation
 TISSUE = Code("85756007", "SCT", "Tissue")
 
-_ALGORITHM_TYPES = ("AUTOMATIC", "SEMIAUTOMATIC", "MANUAL")
+_ALGORITHM_TYPES = SegmentAlgorithmType.values()
 
 
 # ------------------------------------------------------------------------------------ codes

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import InputError, MetadataError
 from ..geometry import Grid
+from .enum import SegmentAlgorithmType
 
 __all__ = [
     "ALGORITHM_TYPES",
@@ -24,7 +25,7 @@ __all__ = [
     "slice_label_counts",
 ]
 
-ALGORITHM_TYPES = ("AUTOMATIC", "SEMIAUTOMATIC", "MANUAL")
+ALGORITHM_TYPES = SegmentAlgorithmType.values()  # ("AUTOMATIC", "SEMIAUTOMATIC", "MANUAL")
 
 
 @dataclass

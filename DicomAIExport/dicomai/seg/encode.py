@@ -18,10 +18,12 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
+from ..destinations import as_destination
 from ..errors import GeometryMismatchError, InputError
-from ..fileio import atomic_output, check_writable
 from ..source import SourceSeries
 from .content import SegmentationContent, SegmentInfo
+from .enum import Compression, SegmentationType
+from .options import ENGINES, MANUFACTURER, SegOptions, choose_segmentation_type
 
 __all__ = [
     "COMPRESSIONS",
@@ -37,19 +39,11 @@ __all__ = [
     "write_seg",
 ]
 
-SEG_TYPES = ("BINARY", "LABELMAP", "FRACTIONAL")
-ENGINES = ("auto", "fast", "highdicom")
-MANUFACTURER = "DicomAI"
+SEG_TYPES = tuple(t.value for t in SegmentationType if t is not SegmentationType.AUTO)
 MODEL_NAME = "DicomAIExtension"
 
-#: Compression name -> transfer syntax UID.
-COMPRESSIONS = {
-    "none": "1.2.840.10008.1.2.1",  # Explicit VR Little Endian
-    "deflate": "1.2.840.10008.1.2.1.99",  # Deflated Explicit VR Little Endian
-    "rle": "1.2.840.10008.1.2.5",  # RLE Lossless
-    "jpeg-ls": "1.2.840.10008.1.2.4.80",  # JPEG-LS Lossless
-    "jpeg2000": "1.2.840.10008.1.2.4.90",  # JPEG 2000 Lossless
-}
+#: Compression name -> transfer syntax UID (:class:`~dicomai.seg.enum.Compression`).
+COMPRESSIONS = {c.value: c.transfer_syntax_uid for c in Compression}
 
 #: Which compressions each type accepts (BINARY frames are 1 bit: only JPEG 2000 codes them).
 ALLOWED_COMPRESSIONS = {
@@ -72,7 +66,7 @@ _HIGHDICOM_SYNTAXES = {
     "1.2.840.10008.1.2.4.90",
     "1.2.840.10008.1.2.5",
 }
-_DEFLATED = "1.2.840.10008.1.2.1.99"
+_DEFLATED = Compression.DEFLATE.transfer_syntax_uid
 
 
 @dataclass
@@ -272,21 +266,8 @@ def write_seg(
     content: SegmentationContent,
     source: SourceSeries,
     output,
+    options: Optional[SegOptions] = None,
     *,
-    segmentation_type: str = "BINARY",
-    overwrite: bool = False,
-    series_description: Optional[str] = None,
-    series_number: Optional[int] = None,
-    instance_number: Optional[int] = None,
-    algorithm_name: Optional[str] = None,
-    algorithm_version: Optional[str] = None,
-    algorithm_type: Optional[str] = None,
-    fractional_type: str = "PROBABILITY",
-    max_fractional_value: int = 255,
-    transfer_syntax_uid: Optional[str] = None,
-    compression: Optional[str] = None,
-    engine: str = "auto",
-    manufacturer: str = MANUFACTURER,
     progress: Optional[Callable[[float, str], None]] = None,
 ) -> SegWriteResult:
     """Write a DICOM SEG for ``content`` on the grid of ``source``.
@@ -298,25 +279,15 @@ def write_seg(
     source:
         The series the segmentation was made on (headers suffice).
     output:
-        Path of the file to write; written under a temporary name and renamed when complete.
-    segmentation_type:
-        ``"BINARY"`` (default), ``"LABELMAP"`` (Label Map Segmentation Storage: 8-bit frames up to
-        255 segments, 16-bit beyond; background is stored as 0, the Pixel Padding Value, with no
-        Segment Sequence item of its own: see docs/seg-types.md) or ``"FRACTIONAL"``
-        (``content.fractions``; values quantized to ``max_fractional_value``).
-    algorithm_name, algorithm_version, algorithm_type:
-        When given, applied to every automatic/semi-automatic segment (they override the
-        metadata); otherwise each segment keeps its own.
-    fractional_type, max_fractional_value:
-        FRACTIONAL only: ``"PROBABILITY"`` or ``"OCCUPANCY"``, and the stored value meaning 1.0
-        (1..255).
-    compression:
-        ``"none"``, ``"deflate"``, ``"rle"``, ``"jpeg-ls"`` or ``"jpeg2000"`` (all lossless);
-        ``None`` picks :data:`DEFAULT_COMPRESSION` for the type. ``transfer_syntax_uid`` is the
-        same choice by UID (give one or the other).
-    engine:
-        ``"auto"`` (the fast writer when it covers the input, else highdicom), ``"fast"`` (raise
-        if it does not) or ``"highdicom"`` (the reference implementation).
+        A destination (:class:`~dicomai.destinations.FolderDestination`: the file is named
+        ``<SOPInstanceUID>.dcm``; :class:`~dicomai.destinations.FileDestination`) or the path of
+        the file. Written under a temporary name and renamed when complete.
+    options:
+        :class:`~dicomai.seg.options.SegOptions` (type, compression, algorithm, series...);
+        default ``SegOptions()``: BINARY, uncompressed. With ``segmentation_type="auto"`` the type
+        is chosen from the content (:func:`~dicomai.seg.options.choose_segmentation_type`).
+    progress:
+        Optional ``callback(fraction, message)``.
 
     Raises
     ------
@@ -326,36 +297,26 @@ def write_seg(
         No segment has any voxel; overlapping segments asked to be written as LABELMAP; a
         compression the type cannot use.
     OutputExistsError
-        ``output`` exists and ``overwrite`` is false.
+        The output file exists and the destination does not overwrite.
     """
     from pydicom.uid import generate_uid
 
     from .. import __version__
 
-    output = Path(output)
-    check_writable([output], overwrite)
-    seg_type = str(segmentation_type).upper()
-    if seg_type not in SEG_TYPES:
-        raise InputError(f"segmentation type {segmentation_type!r} is not one of {', '.join(SEG_TYPES)}")
-    if engine not in ENGINES:
-        raise InputError(f"engine {engine!r} is not one of {', '.join(ENGINES)}")
-    if transfer_syntax_uid and compression:
-        raise InputError("give a compression or a transfer syntax UID, not both")
-    if transfer_syntax_uid:
-        ts = str(transfer_syntax_uid)
+    options = options if options is not None else SegOptions()
+    destination = as_destination(output)
+    destination.check()
+    seg_type = choose_segmentation_type(options.segmentation_type, content).value
+    engine = options.engine
+    fractional_type = options.fractional_type.value
+    max_fractional_value = options.max_fractional_value
+    if options.transfer_syntax_uid:
+        ts = str(options.transfer_syntax_uid)
         names = {v: k for k, v in COMPRESSIONS.items()}
         if ts in names:
             transfer_syntax_for(seg_type, names[ts])  # checks the type can use it
     else:
-        ts = transfer_syntax_for(seg_type, compression)
-    if seg_type == "FRACTIONAL":
-        fractional_type = str(fractional_type or "PROBABILITY").upper()
-        if fractional_type not in ("PROBABILITY", "OCCUPANCY"):
-            raise InputError(f"fractional type {fractional_type!r} is not PROBABILITY or OCCUPANCY")
-        if not 1 <= int(max_fractional_value) <= 255:
-            raise InputError(
-                f"maximum fractional value {max_fractional_value!r} must be 1..255 (8-bit frames)"
-            )
+        ts = transfer_syntax_for(seg_type, options.compression.value if options.compression else None)
     _check_grid(content, source)
     warnings = list(content.warnings) + list(source.warnings)
     report = progress or (lambda fraction, message: None)
@@ -363,15 +324,15 @@ def write_seg(
     segments = [s for s in content.segments if s.number != 0 or seg_type != "LABELMAP"]
     if not segments:
         raise InputError("the segmentation has no segments: nothing to write")
-    if algorithm_type:
+    if options.algorithm_type is not None:
         for s in segments:
-            s.algorithm_type = str(algorithm_type).upper()
+            s.algorithm_type = options.algorithm_type.value
     for s in segments:
         if s.algorithm_type == "MANUAL":
             continue
         # an algorithm named by the caller overrides what the metadata says
-        s.algorithm_name = algorithm_name or s.algorithm_name
-        s.algorithm_version = algorithm_version or s.algorithm_version
+        s.algorithm_name = options.algorithm_name or s.algorithm_name
+        s.algorithm_version = options.algorithm_version or s.algorithm_version
     unnamed = [s.label for s in segments if s.algorithm_type != "MANUAL" and not s.algorithm_name]
     if unnamed:
         warnings.append(
@@ -408,6 +369,8 @@ def write_seg(
         set_label_value(item, s.label_value if s.label_value is not None else s.number)
 
     attrs = dict(content.attributes)
+    series_description, series_number = options.series_description, options.series_number
+    instance_number = options.instance_number
     if series_description is None:
         series_description = attrs.get("SeriesDescription") or _default_description(kept)
     if series_number is None:
@@ -426,7 +389,7 @@ def write_seg(
         "series_instance_uid": generate_uid(),
         "series_number": int(series_number),
         "instance_number": int(instance_number),
-        "manufacturer": manufacturer,
+        "manufacturer": options.manufacturer,
         "manufacturer_model_name": MODEL_NAME,
         "software_versions": f"dicomai {__version__}",
         "device_serial_number": "0",
@@ -440,6 +403,8 @@ def write_seg(
     if engine == "fast" and reason:
         raise InputError(f"the fast SEG writer does not cover this input: {reason}")
     report(0.2, f"encoding {len(kept)} segment(s)")
+    (name,) = destination.name_for(f"{meta['sop_instance_uid']}.dcm")
+    output = destination.path(name)
     if reason is None:
         from .fast import FastSegInput, write_fast
 
@@ -453,13 +418,13 @@ def write_seg(
             max_fractional_value=int(max_fractional_value),
             presence=prepared.presence,
         )
-        with atomic_output(output, overwrite) as tmp:
+        with destination.writing([name]) as (tmp,):
             _, n_frames = write_fast(inp, source, tmp, meta, ts, progress=report)
             _check_written(tmp, output)
         used_engine = "fast"
     else:
         n_frames = _write_with_highdicom(
-            prepared, descriptions, source, output, overwrite, seg_type, ts, meta,
+            prepared, descriptions, source, (destination, name), seg_type, ts, meta,
             fractional_type, int(max_fractional_value), report,
         )  # fmt: skip
         used_engine = "highdicom"
@@ -481,8 +446,7 @@ def _write_with_highdicom(
     prepared: _Prepared,
     descriptions: list,
     source: SourceSeries,
-    output: Path,
-    overwrite: bool,
+    target: tuple,
     seg_type: str,
     ts: str,
     meta: dict,
@@ -529,9 +493,10 @@ def _write_with_highdicom(
     if ts == _DEFLATED:
         seg.file_meta.TransferSyntaxUID = ts
     report(0.8, "writing file")
-    with atomic_output(output, overwrite) as tmp:
+    destination, name = target
+    with destination.writing([name]) as (tmp,):
         seg.save_as(tmp, enforce_file_format=True)
-        _check_written(tmp, output)
+        _check_written(tmp, destination.path(name))
     return int(seg.NumberOfFrames)
 
 
