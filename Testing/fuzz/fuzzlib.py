@@ -61,6 +61,7 @@ def make_seeds(folder: Path, with_realdata: bool = True) -> List[Seed]:
     from dicomai.sr.build import SegAttachment, build_report
     from dicomai.sr.content import Markup
     from dicomai.sr.encode import write_sr
+    from dicomai.sr.options import ReportOptions
 
     folder = Path(folder)
     shape = (6, 24, 20)
@@ -126,7 +127,7 @@ def make_seeds(folder: Path, with_realdata: bool = True) -> List[Seed]:
         two_d = [m for m in markups if m.kind != "roi"] if coords == "2d" else markups
         rep = build_report(source, two_d, seg=attach) if coords == "2d" else report
         try:
-            write_sr(rep, source, out, segs=[hdr], coordinates=coords)
+            write_sr(rep, source, out, ReportOptions(coordinates=coords), segs=[hdr])
         except Exception:  # 2D needs markups on slices: 3D only then
             if coords == "3d":
                 raise

@@ -19,6 +19,7 @@ from dicomai.source import read_source_series
 from dicomai.sr.build import SegAttachment, build_report
 from dicomai.sr.content import Markup
 from dicomai.sr.encode import write_sr
+from dicomai.sr.options import ReportOptions
 
 SHAPE = (10, 36, 32)
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,7 +99,9 @@ def write_study(root: Path, with_dcmqi: bool = True) -> Study:
         Markup("points", "Lesions", [at(3.3, 10.2, 11.7), at(5.5, 20.25, 8.1)], labels=["L1", "L2"]),
     ]
     attachment = SegAttachment.read(seg)
-    report = build_report(source, markups=markups, seg=attachment, series_description="AI measurements")
+    report = build_report(
+        source, markups=markups, seg=attachment, options=ReportOptions(series_description="AI measurements")
+    )
     sr = root / "ours_sr.dcm"
     write_sr(report, source, sr, segs=[attachment.dataset])
     study = Study(root, root / "ct", source, labels, seg, fractional, sr)

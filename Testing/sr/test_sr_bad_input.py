@@ -19,6 +19,7 @@ from dicomai.sr.content import Annotation, Markup
 from dicomai.sr.decode import read_sr, read_sr_dataset
 from dicomai.sr.encode import write_sr
 from dicomai.sr.markups import write_markups
+from dicomai.sr.options import ReportOptions
 from dicomai.sr.tables import read_measurement_table
 
 
@@ -114,7 +115,9 @@ def test_sr_whose_seg_is_missing_loads_with_a_warning(axial_with_seg, tmp_path):
 
 def test_sr_whose_images_are_missing_loads_with_a_warning(axial_case, series_case, tmp_path):
     report = build_report(axial_case.source, slice_markups(axial_case) + all_markups(axial_case)[1:2])
-    write_sr(report, axial_case.source, tmp_path / "sr.dcm", coordinates="2d", image_library=False)
+    write_sr(
+        report, axial_case.source, tmp_path / "sr.dcm", ReportOptions(coordinates="2d", image_library=False)
+    )
     back = read_sr(tmp_path / "sr.dcm")  # 2D coordinates and nowhere to place them
     assert any("were not loaded" in w for w in back.warnings)
     assert [m.name for m in back.markups()] == ["Diameter"]  # the 3D line still loads
@@ -213,7 +216,11 @@ def test_removing_any_attribute_anywhere_never_crashes_the_reader(axial_with_seg
     findings = [ImageFinding(Annotation(finding=pydicom.sr.coding.Code("56208002", "SCT", "Ulcer")))]
     report = build_report(case.source, all_markups(case) + slice_markups(case), seg=seg, findings=findings)
     write_sr(
-        report, case.source, tmp_path / "sr.dcm", segs=[seg.dataset], coordinates="2d", image_library=False
+        report,
+        case.source,
+        tmp_path / "sr.dcm",
+        ReportOptions(coordinates="2d", image_library=False),
+        segs=[seg.dataset],
     )
     original = pydicom.dcmread(tmp_path / "sr.dcm")
     n = sum(1 for _ in _items(original))

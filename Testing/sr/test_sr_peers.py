@@ -13,6 +13,7 @@ from dicomai.sr import concepts as C
 from dicomai.sr.build import ImageFinding, SegAttachment, build_report
 from dicomai.sr.content import Annotation, DeviceObserver, Evaluation, Measurement, PersonObserver
 from dicomai.sr.encode import write_sr
+from dicomai.sr.options import ReportOptions
 from dicomai.sr.tables import read_measurement_table
 
 pytestmark = pytest.mark.interop
@@ -69,14 +70,16 @@ def documents(series_case, tmp_path_factory):
         "regionless": dict(table=read_measurement_table(table, modality="CT"), findings=whole_image),
     }
     for name, kw in specs.items():
-        report = build_report(case.source, **kw)
+        content = {k: v for k, v in kw.items() if k not in ("device", "person")}
+        options = ReportOptions(device=kw.get("device"), person=kw.get("person"))
+        report = build_report(case.source, **content, options=options)
         path = folder / f"{name}.sr.dcm"
         write_sr(
             report,
             case.source,
             path,
+            ReportOptions(coordinates="2d" if name.endswith("2d") else "3d"),
             segs=[seg.dataset] if kw.get("seg") else [],
-            coordinates="2d" if name.endswith("2d") else "3d",
         )
         together = ct_files + ([seg_path] if kw.get("seg") else []) + [path]
         out[name] = (path, report, together)
@@ -226,7 +229,7 @@ def test_a_report_without_any_image_region_is_titled_so_that_ohif_lists_it_as_te
     ]
     # the plain form keeps the Imaging Measurement Report title; a title the user chose is kept
     plain = tmp_path / "plain.sr.dcm"
-    write_sr(report, series_case.source, plain, ohif=False)
+    write_sr(report, series_case.source, plain, ReportOptions(ohif=False))
     title = pydicom.dcmread(plain).ConceptNameCodeSequence[0]
     assert (title.CodeValue, title.CodingSchemeDesignator) == ("126000", "DCM")
     assert read_sr(plain).rows() == report.rows()

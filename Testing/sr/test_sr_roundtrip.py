@@ -25,6 +25,7 @@ from dicomai.sr.build import ImageFinding, SegAttachment, build_report
 from dicomai.sr.content import Annotation, DeviceObserver, Evaluation, Measurement, PersonObserver
 from dicomai.sr.decode import read_sr
 from dicomai.sr.encode import write_sr
+from dicomai.sr.options import ReportOptions
 from dicomai.sr.shapes import angle_degrees, polygon_area, polyline_length
 from dicomai.sr.tables import read_measurement_table
 
@@ -33,10 +34,15 @@ TOL = 1e-4  # mm
 
 def _export(case, tmp_path, markups, name="sr.dcm", **kw):
     mine = ("coordinates", "ohif")
-    report = build_report(case.source, markups=markups, **{k: v for k, v in kw.items() if k not in mine})
+    content = {k: v for k, v in kw.items() if k in ("table", "seg", "findings")}
+    options = ReportOptions(**{k: v for k, v in kw.items() if k not in mine and k not in content})
+    report = build_report(case.source, markups=markups, **content, options=options)
     out = tmp_path / name
     result = write_sr(
-        report, case.source, out, coordinates=kw.get("coordinates", "3d"), ohif=kw.get("ohif", True)
+        report,
+        case.source,
+        out,
+        ReportOptions(coordinates=kw.get("coordinates", "3d"), ohif=kw.get("ohif", True)),
     )
     return report, result, read_sr(out, source=case.source)
 
@@ -201,7 +207,7 @@ def test_observers_procedure_and_algorithm_are_written(axial_case, tmp_path):
     assert back.person.name == "Reader^Ann"
     assert back.procedure_reported == [procedure]
     assert all((g.algorithm_name, g.algorithm_version) == ("LesionNet", "2.1.0") for g in back.groups)
-    again = build_report(axial_case.source, all_markups(axial_case)[:1], device=device)
+    again = build_report(axial_case.source, all_markups(axial_case)[:1], options=ReportOptions(device=device))
     assert again.device.uid == report.device.uid  # the same model gets the same observer UID
 
 
@@ -327,7 +333,11 @@ def test_classification_results_per_finding_and_per_image(axial_with_seg, tmp_pa
         ImageFinding(Annotation(finding=Code("386661006", "SCT", "Fever"))),
     ]
     report = build_report(
-        case.source, markups=all_markups(case)[:1], seg=seg, findings=findings, seg_volumes=False
+        case.source,
+        markups=all_markups(case)[:1],
+        seg=seg,
+        findings=findings,
+        options=ReportOptions(seg_volumes=False),
     )
     out = tmp_path / "sr.dcm"
     write_sr(report, case.source, out, segs=[seg.dataset])

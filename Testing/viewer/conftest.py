@@ -56,6 +56,7 @@ def _write_study(folder: Path) -> Study:
     from dicomai.sr.build import ImageFinding, SegAttachment, build_report
     from dicomai.sr.content import Annotation, Evaluation
     from dicomai.sr.encode import write_sr
+    from dicomai.sr.options import ReportOptions
     from dicomai.sr.tables import read_measurement_table
 
     grid = synthetic.make_grid(shape=SHAPE, orientation="axial", spacing=(2.5, 0.8, 0.8))
@@ -106,7 +107,7 @@ def _write_study(folder: Path) -> Study:
     specs["sr-regionless"] = dict(table=read_measurement_table(table, modality="CT"), findings=whole_image)
     specs["sr-mixed"] = dict(markups=sr_cases.slice_markups(case, k), findings=whole_image)
     for name, kw in specs.items():
-        report = build_report(source, series_description=f"Report {name}", **kw)
+        report = build_report(source, **kw, options=ReportOptions(series_description=f"Report {name}"))
         path = folder / f"{name}.sr.dcm"
         write_sr(report, source, path, segs=[seg.dataset] if kw.get("seg") else [])
         study.files[name] = path

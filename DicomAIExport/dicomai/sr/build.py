@@ -27,10 +27,10 @@ from .content import (
     Markup,
     Measurement,
     MeasurementGroup,
-    PersonObserver,
     Report,
     SegmentReference,
 )
+from .options import ReportOptions
 from .shapes import groups_from_markup
 from .tables import MeasurementTable
 
@@ -250,12 +250,7 @@ def build_report(
     table: Optional[MeasurementTable] = None,
     seg: Optional[SegAttachment] = None,
     findings: Sequence[ImageFinding] = (),
-    device: Optional[DeviceObserver] = None,
-    person: Optional[PersonObserver] = None,
-    procedure_reported=None,
-    series_description: Optional[str] = None,
-    series_number: Optional[int] = None,
-    seg_volumes: bool = True,
+    options: Optional[ReportOptions] = None,
 ) -> Report:
     """Build the report of ``markups``, ``table`` and ``findings`` about ``source``.
 
@@ -269,15 +264,17 @@ def build_report(
         Per-segment measurements; each row becomes a volumetric group referencing the segment of
         ``seg`` with that label (or, without ``seg``, a group without a region).
     seg:
-        The SEG the table's rows are segments of. Without a table and with ``seg_volumes``, each
-        segment gets a volumetric group with its volume computed from the SEG.
+        The SEG the table's rows are segments of. Without a table and with
+        ``options.seg_volumes``, each segment gets a volumetric group with its volume computed
+        from the SEG.
     findings:
         Classification / detection results (see :class:`ImageFinding`).
-    device, person:
-        Observers. Without either, the observer is this software (:data:`DEFAULT_DEVICE`). A
-        device's name and version are also written per group as its Algorithm Identification.
-    procedure_reported:
-        A code or codes; default from the source modality (CT: LOINC 25045-6 ...).
+    options:
+        :class:`~dicomai.sr.options.ReportOptions`; here the observers (``device``, ``person``:
+        without either, the observer is this software, :data:`DEFAULT_DEVICE`; a device's name
+        and version are also written per group as its Algorithm Identification), the
+        ``procedure_reported`` (default from the source modality, CT: LOINC 25045-6 ...), the
+        series description and number, and ``seg_volumes``.
 
     Returns
     -------
@@ -292,6 +289,10 @@ def build_report(
     InputError
         Nothing to report; the SEG belongs to another study.
     """
+    options = options if options is not None else ReportOptions()
+    device, person, procedure_reported = options.device, options.person, options.procedure_reported
+    series_description, series_number = options.series_description, options.series_number
+    seg_volumes = options.seg_volumes
     warnings: list = list(source.warnings)
     if seg is not None and seg.sop_class_uid == LABEL_MAP_SEGMENTATION_STORAGE:
         warnings.append(

@@ -37,6 +37,7 @@ def _default_output(args) -> Path:
 
 
 def _cmd_export_sr(args) -> int:
+    from ..destinations import FileDestination
     from ..source import read_source_series
     from .build import SegAttachment, build_report
     from .concepts import parse_code
@@ -44,6 +45,7 @@ def _cmd_export_sr(args) -> int:
     from .encode import write_sr
     from .findings import load_findings
     from .markups import read_markups
+    from .options import ReportOptions
     from .tables import read_measurement_table
 
     if not (args.markups or args.table or args.seg or args.findings):
@@ -68,27 +70,19 @@ def _cmd_export_sr(args) -> int:
         )
     person = PersonObserver(args.person) if args.person else None
     procedure = [parse_code(p, "--procedure") for p in args.procedure] if args.procedure else None
-    report = build_report(
-        source,
-        markups=markups,
-        table=table,
-        seg=seg,
-        findings=findings,
+    options = ReportOptions(
         device=device,
         person=person,
         procedure_reported=procedure,
         series_description=args.series_description,
         series_number=args.series_number,
-    )
-    out = Path(args.out) if args.out else _default_output(args)
-    result = write_sr(
-        report,
-        source,
-        out,
-        segs=[seg.dataset] if seg else [],
         coordinates={None: "auto", True: "2d", False: "3d"}[args.two_d],
         ohif=args.ohif,
-        overwrite=args.overwrite,
+    )
+    report = build_report(source, markups, table, seg, findings, options)
+    out = Path(args.out) if args.out else _default_output(args)
+    result = write_sr(
+        report, source, FileDestination(out, args.overwrite), options, segs=[seg.dataset] if seg else []
     )
     args.written = [result.path]  # for --send
     all_warnings = warnings + report.warnings + result.warnings

@@ -19,21 +19,18 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from ..destinations import as_destination
 from ..errors import InputError
-from ..fileio import atomic_output, check_writable
 from ..source import SourceSeries
 from . import concepts as C
 from .content import MeasurementGroup, Region, Report
+from .options import MANUFACTURER, ON_SLICE_TOL_MM, ReportOptions
 from .shapes import box_corners, box_from_faces
 from .viewers import cornerstone_tool, cornerstone_tracking_id
 
 __all__ = ["MANUFACTURER", "SRWriteResult", "write_sr", "ON_SLICE_TOL_MM"]
 
-MANUFACTURER = "DicomAI"
 MODEL_NAME = "DicomAIExtension"
-
-#: A point lies on a slice when it is at most this far (mm) from the slice plane.
-ON_SLICE_TOL_MM = 1e-3
 
 _2D_TYPES = {"POINT": "POINT", "POLYLINE": "POLYLINE", "POLYGON": "POLYLINE"}  # 2D has no POLYGON
 
@@ -454,58 +451,52 @@ def write_sr(
     report: Report,
     source: SourceSeries,
     output,
+    options: Optional[ReportOptions] = None,
     *,
     segs: Sequence = (),
-    coordinates: str = "auto",
-    ohif: bool = True,
-    on_slice_tol_mm: float = ON_SLICE_TOL_MM,
-    image_library: bool = True,
-    overwrite: bool = False,
-    series_description: Optional[str] = None,
-    series_number: Optional[int] = None,
-    instance_number: int = 1,
-    manufacturer: str = MANUFACTURER,
 ) -> SRWriteResult:
     """Write ``report`` as a Comprehensive 3D SR about ``source``.
 
     Parameters
     ----------
+    report:
+        What :func:`dicomai.sr.build.build_report` built.
+    source:
+        The image series it is about (headers suffice).
+    output:
+        A destination (:mod:`dicomai.destinations`; a folder names the file
+        ``<SOPInstanceUID>.dcm``) or the path of the file; written atomically.
+    options:
+        :class:`~dicomai.sr.options.ReportOptions`; here ``coordinates`` (``auto``: SCOORD on the
+        image for planar groups whose points lie on one slice, SCOORD3D for the others; ``2d``: the
+        same, and a warning names how many stay 3D; ``3d``: SCOORD3D for every group, which
+        viewers that place annotations on images only, such as OHIF 3.13, do not draw), ``ohif``
+        (Cornerstone tracking identifiers for markups, each measurement ``INFERRED FROM`` its
+        region, the angle as two lines, a point inside the segment for segment measurements, and
+        the title "Diagnostic imaging report" instead of "Imaging Measurement Report" when a group
+        has no image region at all; ``False`` writes the plain TID 1500 form), ``image_library``,
+        ``on_slice_tol_mm``, the series and instance numbers and the manufacturer.
     segs:
         Headers (pydicom datasets) of the SEG(s) the volumetric groups reference; required for
         each referenced SEG (they go into the evidence, with the source images).
-    coordinates:
-        ``"auto"`` (default: SCOORD on the image for planar groups whose points lie on one
-        slice, SCOORD3D for the others), ``"2d"`` (the same, and a warning names how many stay
-        3D) or ``"3d"`` (SCOORD3D for every group: nothing is drawn by
-        viewers that place annotations on images only, such as OHIF 3.13).
-    ohif:
-        Follow the OHIF Viewer's conventions (default; see :mod:`dicomai.sr.viewers`): Cornerstone
-        tracking identifiers for markups, each measurement ``INFERRED FROM`` its region, the angle
-        as two lines, a point inside the segment for segment measurements, and the title
-        "Diagnostic imaging report" instead of "Imaging Measurement Report" when a group has no
-        image region at all (OHIF then lists the report as text instead of failing). ``False``
-        writes the plain TID 1500 form.
-    image_library:
-        List the source images in the Image Library (TID 1600), with their geometry, so that the
-        document says which images it is about even when it has no 2D coordinates.
 
     Raises
     ------
     InputError
         A referenced SEG was not given; a group that cannot be encoded.
     OutputExistsError
-        ``output`` exists and ``overwrite`` is false.
+        The output file exists and the destination does not overwrite.
     """
     import highdicom as hd
     from pydicom.uid import generate_uid
 
     from .. import __version__
 
-    output = Path(output)
-    check_writable([output], overwrite)
-    coordinates = str(coordinates).lower()
-    if coordinates not in ("auto", "2d", "3d"):
-        raise InputError(f"coordinates must be 'auto', '2d' or '3d', got {coordinates!r}")
+    options = options if options is not None else ReportOptions()
+    destination = as_destination(output)
+    destination.check()
+    coordinates = options.coordinates.value
+    ohif, on_slice_tol_mm = options.ohif, options.on_slice_tol_mm
     warnings: list = []
     seg_by_uid = {str(ds.SOPInstanceUID): ds for ds in segs}
     missing = [uid for uid in report.referenced_seg_uids if uid not in seg_by_uid]
@@ -548,27 +539,29 @@ def write_sr(
         imaging_measurements=items,
         title=_code(title),
     )
-    if image_library:  # TID 1500 row 6, before the Imaging Measurements container
+    if options.image_library:  # TID 1500 row 6, before the Imaging Measurements container
         root = content[0].ContentSequence
         root.insert(len(root) - 1, _image_library(source))
     evidence = list(source.datasets) + [seg_by_uid[u] for u in report.referenced_seg_uids]
-    description = series_description or report.series_description or _default_description(report)
-    number = series_number or report.series_number or _default_series_number(source)
+    description = options.series_description or report.series_description or _default_description(report)
+    number = options.series_number or report.series_number or _default_series_number(source)
     sr = hd.sr.Comprehensive3DSR(
         evidence=evidence,
         content=content,
         series_instance_uid=generate_uid(),
         series_number=int(number),
         sop_instance_uid=generate_uid(),
-        instance_number=int(instance_number),
-        manufacturer=manufacturer,
+        instance_number=int(options.instance_number),
+        manufacturer=options.manufacturer,
         is_complete=bool(report.complete),
         is_verified=False,
     )
     sr.SeriesDescription = str(description)[:64]
     sr.ManufacturerModelName = MODEL_NAME
     sr.SoftwareVersions = f"dicomai {__version__}"
-    with atomic_output(output, overwrite) as tmp:
+    (name,) = destination.name_for(f"{sr.SOPInstanceUID}.dcm")
+    output = destination.path(name)
+    with destination.writing([name]) as (tmp,):
         sr.save_as(tmp, enforce_file_format=True)
         from ..validate import check_before_writing  # the cheap checks of `dicomai validate`
 
