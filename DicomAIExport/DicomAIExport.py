@@ -24,7 +24,6 @@ core's packages (pydicom 3, highdicom) are installed on first use if Slicer lack
 from __future__ import annotations
 
 import enum
-import os
 from pathlib import Path
 from typing import Optional, Union
 
@@ -54,6 +53,8 @@ from slicer.ScriptedLoadableModule import (
 )
 from slicer.util import VTKObservationMixin
 
+from dicomai.seg import enum as _seg_enum  # the defined terms; standard library only
+
 
 class DicomAIExport(ScriptedLoadableModule):
     def __init__(self, parent):
@@ -73,26 +74,27 @@ class DicomAIExport(ScriptedLoadableModule):
         )
 
 
-class AlgorithmType(enum.Enum):
-    AUTOMATIC = "AUTOMATIC"
-    SEMIAUTOMATIC = "SEMIAUTOMATIC"
-    MANUAL = "MANUAL"
-
-    def label(self):
-        return {
-            "AUTOMATIC": _("automatic (model output)"),
-            "SEMIAUTOMATIC": _("semi-automatic (edited)"),
-        }.get(self.name, _("manual"))
+# the panel's choices are the core's defined terms (dicomai.seg.enum: standard library only), in
+# the order the combo boxes show them, with translated labels
+def _panel_enum(name, members, labels):
+    panel = enum.Enum(name, [(m.name, m.value) for m in members], module=__name__)
+    panel.label = lambda self: labels(self.name)
+    return panel
 
 
-class SegmentationType(enum.Enum):
-    AUTO = "auto"
-    BINARY = "BINARY"
-    LABELMAP = "LABELMAP"
-    FRACTIONAL = "FRACTIONAL"
-
-    def label(self):
-        return _("auto (labelmap unless segments overlap)") if self.name == "AUTO" else self.name.lower()
+AlgorithmType = _panel_enum(
+    "AlgorithmType",
+    list(_seg_enum.SegmentAlgorithmType),
+    lambda name: {
+        "AUTOMATIC": _("automatic (model output)"),
+        "SEMIAUTOMATIC": _("semi-automatic (edited)"),
+    }.get(name, _("manual")),
+)
+SegmentationType = _panel_enum(
+    "SegmentationType",
+    [_seg_enum.SegmentationType.AUTO, *(t for t in _seg_enum.SegmentationType if t.name != "AUTO")],
+    lambda name: _("auto (labelmap unless segments overlap)") if name == "AUTO" else name.lower(),
+)
 
 
 class Coordinates(enum.Enum):
@@ -248,13 +250,10 @@ class DicomAIExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 if p.segmentation is not None and p.segmentation.IsA("vtkMRMLSegmentationNode")
                 else None
             )
-            directory = self.logic._outputDirectory(p)
-            path = self.logic.captureViewAsDicom(volume, directory, segmentation)
+            destination = self.logic.outputDestination(p)
+            path = self.logic.captureViewAsDicom(volume, destination, segmentation)
+            destination.finish([path])
             text = _("Secondary Capture written: ") + Path(path).name
-            if p.outputToDatabase:
-                from DICOMLib import DICOMUtils
-
-                DICOMUtils.importDicom(str(directory))
             if p.outputToServer:
                 sent = self.logic.sendToServer(
                     [path],
@@ -315,18 +314,19 @@ class DicomAIExportLogic(ScriptedLoadableModuleLogic):
     def export(self, parameters, progress=None):
         """Export what the parameter node says; returns ``dicomai_slicer.exporting.ExportResult``.
 
-        With ``outputToDatabase`` the files are written into a folder next to the DICOM database
-        and imported with ``DICOMUtils.importDicom``.
+        Where the files go is chosen once, by :meth:`outputDestination`: the output folder, or with
+        ``outputToDatabase`` a folder next to the DICOM database whose files are imported there
+        (``dicomai_slicer.destinations.SlicerDatabaseDestination``).
         """
         from dicomai.errors import InputError
 
         reason = self.cannotExportReason(parameters)
         if reason:
             raise InputError(reason)
-        directory = self._outputDirectory(parameters)
+        destination = self.outputDestination(parameters)
         result = self.exportNodes(
             self.referenceVolumeOf(parameters),
-            directory,
+            destination,
             segmentation=parameters.segmentation,
             markups=[parameters.markups] if parameters.markups is not None else [],
             table=parameters.table,
@@ -339,10 +339,7 @@ class DicomAIExportLogic(ScriptedLoadableModuleLogic):
             coordinates=parameters.coordinates.value,
             progress=progress,
         )
-        if parameters.outputToDatabase:
-            from DICOMLib import DICOMUtils
-
-            DICOMUtils.importDicom(str(directory))
+        destination.finish(result.paths)
         if parameters.outputToServer:
             result.sent = self.sendToServer(
                 result.paths,
@@ -378,20 +375,12 @@ class DicomAIExportLogic(ScriptedLoadableModuleLogic):
         return report
 
     @staticmethod
-    def _outputDirectory(parameters):
-        if not parameters.outputToDatabase:
-            return Path(parameters.outputFolder)
-        import time
+    def outputDestination(parameters):
+        """Where the panel's results go: ``dicomai_slicer.destinations.SlicerDatabaseDestination``
+        (``outputToDatabase``) or a ``dicomai.destinations.FolderDestination``."""
+        from dicomai_slicer.destinations import output_destination
 
-        database = getattr(slicer, "dicomDatabase", None)
-        if database is None:
-            from dicomai.errors import InputError
-
-            raise InputError(
-                _("There is no DICOM database: open the DICOM module once, or export to a folder.")
-            )
-        base = database.databaseDirectory or os.path.join(slicer.app.temporaryPath, "DicomAIExport")
-        return Path(base) / "DicomAIExport" / time.strftime("%Y%m%d_%H%M%S")
+        return output_destination(parameters.outputToDatabase, Path(parameters.outputFolder))
 
     def exportNodes(
         self,
@@ -409,17 +398,13 @@ class DicomAIExportLogic(ScriptedLoadableModuleLogic):
         coordinates="2d",
         progress=None,
     ):
-        """A SEG and/or an SR into ``outputFolder``, each read back; returns the ExportResult."""
+        """A SEG and/or an SR into ``outputFolder`` (a folder or a destination), each read back;
+        returns the ExportResult."""
         from dicomai_slicer.dependencies import ensure_dependencies
-        from dicomai_slicer.exporting import export_nodes
+        from dicomai_slicer.exporting import ExportNodes, ExportOptions, export_nodes
 
         ensure_dependencies()
-        return export_nodes(
-            referenceVolumeNode,
-            outputFolder,
-            segmentation=segmentation,
-            markups=list(markups),
-            table=table,
+        options = ExportOptions(
             segmentation_type=segmentationType,
             algorithm_name=algorithmName,
             algorithm_version=algorithmVersion,
@@ -427,8 +412,9 @@ class DicomAIExportLogic(ScriptedLoadableModuleLogic):
             seg_series_description=seriesDescription,
             segment_volumes=segmentVolumes,
             coordinates=coordinates,
-            progress=progress,
         )
+        nodes = ExportNodes(segmentation=segmentation, markups=list(markups), table=table)
+        return export_nodes(referenceVolumeNode, outputFolder, nodes, options, progress=progress)
 
     def exportSegmentation(
         self,
@@ -455,14 +441,12 @@ class DicomAIExportLogic(ScriptedLoadableModuleLogic):
         (default: the segmentation's reference geometry volume) must have been loaded from DICOM.
         Raises ValueError (``dicomai.DicomAIError``) with a message naming the node.
         """
-        from dicomai_slicer import export_segmentation
+        from dicomai.destinations import FileDestination
         from dicomai_slicer.dependencies import ensure_dependencies
+        from dicomai_slicer.export import SegExportOptions, export_segmentation
 
         ensure_dependencies()
-        return export_segmentation(
-            segmentationNode,
-            referenceVolumeNode,
-            outputFile,
+        options = SegExportOptions(
             source_folder=sourceFolder,
             source_files=sourceFiles,
             algorithm_name=algorithmName,
@@ -473,27 +457,30 @@ class DicomAIExportLogic(ScriptedLoadableModuleLogic):
             segment_ids=segmentIds,
             segmentation_type=segmentationType,
             compression=compression,
-            overwrite=overwrite,
             skip_empty=skipEmpty,
-            progress=progress,
         )
+        output = FileDestination(outputFile, overwrite) if outputFile is not None else None
+        return export_segmentation(segmentationNode, referenceVolumeNode, output, options, progress=progress)
 
     def exportReport(
         self, referenceVolumeNode, outputFile, markups=(), table=None, segmentation=None, **options
     ):
-        """Markups and a table as a TID 1500 SR (``dicomai_slicer.export_report``, snake_case options)."""
-        from dicomai_slicer import export_report
+        """Markups and a table as a TID 1500 SR (``dicomai_slicer.report.export_report``).
+
+        ``options``: the fields of ``dicomai_slicer.report.ReportExportOptions`` (snake_case:
+        model_name, model_version, person, procedure, coordinates, series_description...), plus
+        ``findings``, ``overwrite`` and ``scene``."""
+        from dicomai.destinations import FileDestination
         from dicomai_slicer.dependencies import ensure_dependencies
+        from dicomai_slicer.report import ReportExportOptions, ReportNodes, export_report
 
         ensure_dependencies()
-        return export_report(
-            referenceVolumeNode,
-            outputFile,
-            markups=list(markups),
-            table=table,
-            segmentation=segmentation,
-            **options,
-        )
+        nodes = ReportNodes(list(markups), table, segmentation, options.pop("findings", ()))
+        scene = options.pop("scene", None)
+        output = FileDestination(outputFile, options.pop("overwrite", False)) if outputFile else None
+        if "procedure" in options:
+            options["procedure_reported"] = options.pop("procedure")
+        return export_report(referenceVolumeNode, output, nodes, ReportExportOptions(**options), scene=scene)
 
 
 class DicomAIExportTest(ScriptedLoadableModuleTest):

@@ -238,9 +238,15 @@ def slicer_export(source, labelmap, meta, out, seg_type) -> None:
     segmentation = seg_node.GetSegmentation()
     for n in range(segmentation.GetNumberOfSegments()):
         segmentation.GetNthSegment(n).SetName(segments[n]["SegmentLabel"])
+    from dicomai.destinations import FileDestination
+    from dicomai_slicer.export import SegExportOptions
+
     t0 = time.perf_counter()
     ds.export_segmentation(
-        seg_node, volume, out, segmentation_type=seg_type, algorithm_name="bench", overwrite=True
+        seg_node,
+        volume,
+        FileDestination(out, overwrite=True),
+        SegExportOptions(segmentation_type=seg_type, algorithm_name="bench"),
     )
     _step(t0)
 

@@ -26,6 +26,9 @@ def capture_view_as_sc(
 ):
     """Render ``view`` with the volume and the segmentation and write it as one SC; returns its path.
 
+    ``out_folder``: a folder, or a destination (:mod:`dicomai.destinations`,
+    :class:`dicomai_slicer.destinations.SlicerDatabaseDestination`).
+
     Raises :class:`dicomai.errors.InputError` when the volume was not loaded from DICOM (an SC
     needs the patient and study it belongs to).
     """
@@ -51,5 +54,6 @@ def capture_view_as_sc(
     )
     (dataset,) = sc_datasets(source, [picture], series_description=series_description or "Slice view capture")
     name = f"SC_{VIEW_NAMES.get(view, view)}_{str(dataset.SOPInstanceUID)[-8:]}.dcm"
-    (path,) = FolderDestination(out_folder).write([dataset], [name])
+    destination = out_folder if hasattr(out_folder, "writing") else FolderDestination(out_folder)
+    (path,) = destination.write([dataset], destination.name_for(name))
     return path

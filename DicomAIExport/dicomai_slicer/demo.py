@@ -213,10 +213,11 @@ def run_demo(
     import slicer
 
     from dicomai import synthetic
+    from dicomai.destinations import FileDestination
 
-    from .export import export_segmentation
+    from .export import SegExportOptions, export_segmentation
     from .loader import load_dicom_objects
-    from .report import export_report
+    from .report import ReportExportOptions, ReportNodes, export_report
     from .series import load_dicom_series
     from .subject_hierarchy import dicom_reference, subject_hierarchy_node
 
@@ -263,11 +264,12 @@ def run_demo(
     result = export_segmentation(
         segmentation,
         volume,
-        seg_path,
-        algorithm_name=ALGORITHM[0],
-        algorithm_version=ALGORITHM[1],
-        series_description="AI organ segmentation",
-        overwrite=True,
+        FileDestination(seg_path, overwrite=True),
+        SegExportOptions(
+            algorithm_name=ALGORITHM[0],
+            algorithm_version=ALGORITHM[1],
+            series_description="AI organ segmentation",
+        ),
     )
     report.written.append(result.path)
     report.warnings.extend(result.warnings)
@@ -278,13 +280,11 @@ def run_demo(
     sr_path = out / "ai-report.sr.dcm"
     sr = export_report(
         volume,
-        sr_path,
-        markups=[line],
-        segmentation=result.path,
-        model_name=ALGORITHM[0],
-        model_version=ALGORITHM[1],
-        series_description="AI measurements",
-        overwrite=True,
+        FileDestination(sr_path, overwrite=True),
+        ReportNodes(markups=[line], segmentation=result.path),
+        ReportExportOptions(
+            model_name=ALGORITHM[0], model_version=ALGORITHM[1], series_description="AI measurements"
+        ),
     )
     line_points = slicer.util.arrayFromMarkupsControlPoints(line).copy()
     line_length = line.GetMeasurement("length").GetValue()

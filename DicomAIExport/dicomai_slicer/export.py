@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Optional, Sequence, Union
 
-__all__ = ["SegExport", "export_segmentation", "resolve_segmentation_type"]
+from dicomai.seg.options import SegOptions  # standard library only: safe before pydicom is installed
+
+__all__ = ["SegExport", "SegExportOptions", "export_segmentation"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -66,19 +68,35 @@ class SegExport(WrittenFile):
     segmentation_type: str = "BINARY"
 
 
-def resolve_segmentation_type(segmentation_type: Optional[str], content) -> str:
-    """The SEG type to write: "auto" (or None) becomes LABELMAP when no voxel of ``content`` belongs
-    to two segments (one small frame per slice, the compact choice), else BINARY (one frame per
-    segment and slice). Fractional content stays FRACTIONAL. Other values are returned upper-cased.
-    """
-    requested = str(segmentation_type or "auto").upper()
-    if requested != "AUTO":
-        return requested
-    if content.fractions:
-        return "FRACTIONAL"
-    from dicomai.seg.encode import layers_overlap
+@dataclass
+class SegExportOptions(SegOptions):
+    """:class:`dicomai.seg.options.SegOptions` plus what the adapter needs to find.
 
-    return "BINARY" if layers_overlap(content) else "LABELMAP"
+    Attributes
+    ----------
+    segment_ids:
+        Segment IDs to export (segmentation node) or label values (labelmap node); default all.
+    skip_empty:
+        Leave out segments without voxels (with a warning) instead of failing (default).
+    source_folder, source_files:
+        Where the reference series' files are (headless). Inside Slicer they come from
+        ``slicer.dicomDatabase``; headless, a series loaded with ``load_dicom_series`` in the
+        same process is found again too.
+    """
+
+    segment_ids: Optional[Sequence] = None
+    skip_empty: bool = True
+    source_folder: Optional[PathLike] = None
+    source_files: Optional[Sequence[PathLike]] = None
+
+    @classmethod
+    def of(cls, options) -> SegExportOptions:
+        """``options`` as SegExportOptions (a plain SegOptions keeps its values; None: defaults)."""
+        if options is None:
+            return cls()
+        if isinstance(options, cls):
+            return options
+        return cls(**{f: getattr(options, f) for f in SegOptions.__dataclass_fields__})
 
 
 def _transform_between(node, reference_node):
@@ -121,20 +139,9 @@ def _reference_of(node, reference_volume_node):
 def export_segmentation(
     node,
     reference_volume_node=None,
-    output_file: Optional[PathLike] = None,
+    output: Optional[PathLike] = None,
+    options=None,
     *,
-    source_folder: Optional[PathLike] = None,
-    source_files: Optional[Sequence[PathLike]] = None,
-    algorithm_name: Optional[str] = None,
-    algorithm_version: Optional[str] = None,
-    algorithm_type: Optional[str] = None,
-    series_description: Optional[str] = None,
-    series_number: Optional[int] = None,
-    segment_ids: Optional[Sequence] = None,
-    segmentation_type: str = "BINARY",
-    compression: Optional[str] = None,
-    overwrite: bool = False,
-    skip_empty: bool = True,
     progress: Optional[Callable[[float, str], None]] = None,
     scene=None,
 ) -> SegExport:
@@ -148,31 +155,16 @@ def export_segmentation(
     reference_volume_node:
         The CT/MR/PT volume the segmentation was made on; it must trace back to its DICOM series
         (subject hierarchy UIDs). Default: the segmentation's reference geometry volume.
-    output_file:
-        The SEG file to write.
-    source_folder, source_files:
-        Where the reference series' files are (headless). Inside Slicer they come from
-        ``slicer.dicomDatabase``; headless, a series loaded with :func:`load_dicom_series` in the
-        same process is found again too.
-    algorithm_name, algorithm_version, algorithm_type:
-        Identify the model; with a name, segments are AUTOMATIC unless ``algorithm_type`` says
-        otherwise. Default: each segment's DICOM tags, else MANUAL.
-    series_description:
-        Default: the node's name.
-    series_number:
-        Default: the reference series number + 100 (as Slicer).
-    segment_ids:
-        Segment IDs to export (segmentation node) or label values (labelmap node); default all.
-    segmentation_type:
-        "BINARY" (default), "LABELMAP", "FRACTIONAL" or "auto" (LABELMAP when no voxel belongs
-        to two segments, else BINARY; see :func:`resolve_segmentation_type`).
-    compression:
-        Transfer syntax by name ("none", "rle", "jpeg-ls", ...); default the core's choice for the
-        type (see :func:`dicomai.seg.encode.write_seg`).
-    overwrite:
-        Replace an existing output file.
-    skip_empty:
-        Leave out segments without voxels (with a warning) instead of failing.
+    output:
+        The SEG file to write (a path), or a destination (:mod:`dicomai.destinations`,
+        :class:`dicomai_slicer.destinations.SlicerDatabaseDestination`).
+    options:
+        :class:`SegExportOptions` (a :class:`dicomai.seg.options.SegOptions` with the segments to
+        export and where the source files are). Defaults: BINARY; series description: the node's
+        name; series number: the reference series number + 100 (as Slicer); algorithm: with a
+        name, segments are AUTOMATIC unless ``algorithm_type`` says otherwise, else each segment's
+        DICOM tags, else MANUAL. ``segmentation_type="auto"``: LABELMAP when no voxel belongs to
+        two segments, else BINARY (:func:`dicomai.seg.options.choose_segmentation_type`).
     progress:
         Optional ``callback(fraction, message)``.
 
@@ -199,9 +191,11 @@ def export_segmentation(
     from .series import find_source_series
 
     report = progress or (lambda fraction, message: None)
+    options = SegExportOptions.of(options)
+    segment_ids = options.segment_ids
     if node is None:
         raise InputError("no node given: pass a segmentation or labelmap volume node")
-    if output_file is None:
+    if output is None:
         raise InputError(f"no output file given for {node.GetName()!r}")
     is_segmentation = node.IsA("vtkMRMLSegmentationNode")
     if not is_segmentation and not node.IsA("vtkMRMLLabelMapVolumeNode"):
@@ -212,14 +206,11 @@ def export_segmentation(
     scene = current_scene(scene)
     reference = _reference_of(node, reference_volume_node)
     report(0.0, "finding the reference series")
-    source, _ = find_source_series(reference, source_folder, source_files, scene)
+    source, _ = find_source_series(reference, options.source_folder, options.source_files, scene)
     grid = source.grid
     source_to_target = _transform_between(node, reference)
     warnings: list = []
     report(0.1, "reading segments")
-    kwargs = dict(
-        algorithm_name=algorithm_name, algorithm_version=algorithm_version, algorithm_type=algorithm_type
-    )
     if is_segmentation:
         content = content_from_segmentation_node(
             node,
@@ -227,7 +218,7 @@ def export_segmentation(
             segment_ids=segment_ids,
             source_to_target=source_to_target,
             warnings=warnings,
-            **kwargs,
+            options=options,
         )
         ids = (
             list(segment_ids)
@@ -244,11 +235,11 @@ def export_segmentation(
             source_to_target=source_to_target,
             warnings=warnings,
             label_values=segment_ids,
-            **kwargs,
+            options=options,
         )
         ids = [s.label_value for s in content.segments]
     id_of = {s.number: i for s, i in zip(content.segments, ids)}
-    if skip_empty:
+    if options.skip_empty:
         counts = segment_voxel_counts(content)
         empty = [s for s in content.segments if counts.get(s.number, 0) == 0]
         if empty and len(empty) < len(content.segments):
@@ -258,25 +249,13 @@ def export_segmentation(
         elif empty:
             raise InputError(f"every segment of {node.GetName()!r} is empty: nothing to export")
     content.warnings = list(dict.fromkeys(content.warnings))
-    segmentation_type = resolve_segmentation_type(segmentation_type, content)
 
     def core_progress(fraction, message):
         report(0.3 + 0.7 * float(fraction), message)
 
-    result = write_seg(
-        content,
-        source,
-        output_file,
-        segmentation_type=segmentation_type,
-        overwrite=overwrite,
-        series_description=series_description if series_description is not None else node.GetName(),
-        **({"compression": compression} if compression is not None else {}),
-        series_number=series_number,
-        algorithm_name=algorithm_name,
-        algorithm_version=algorithm_version,
-        algorithm_type=algorithm_type,
-        progress=core_progress,
-    )
+    if options.series_description is None:
+        options = replace(options, series_description=node.GetName())
+    result = write_seg(content, source, output, options, progress=core_progress)
     for w in result.warnings:
         logging.warning(w)
     return SegExport(

@@ -20,6 +20,8 @@ from typing import Callable, List, Optional, Sequence
 
 __all__ = [
     "ExportCandidate",
+    "ExportNodes",
+    "ExportOptions",
     "ExportResult",
     "WrittenFile",
     "default_tags",
@@ -116,58 +118,141 @@ def _check_sr(path: Path, written) -> WrittenFile:
     return WrittenFile(path, "SR", summary, warnings=list(written.warnings))
 
 
-def seg_type_for_report(requested: Optional[str], referenced_by_sr: bool) -> str:
-    """The SEG type to ask for: "auto" becomes BINARY when an SR will reference the segments.
+@dataclass
+class ExportNodes:
+    """The nodes one export writes: a SEG of ``segmentation`` and one SR of the rest.
 
-    An SR names a segment by Referenced SOP Instance + Referenced Segment Number. dicom3tools'
-    dciodvfy accepts Referenced Segment Number only for Segmentation Storage (BINARY/FRACTIONAL),
-    not for Label Map Segmentation Storage, so a SEG that an SR points into is written as BINARY
-    unless LABELMAP was asked for explicitly.
+    Attributes
+    ----------
+    segmentation:
+        Segmentation node or labelmap volume node, written as a SEG.
+    markups, table:
+        Written as one TID 1500 SR, which also references the SEG written here (its table rows
+        name the SEG's segments; without a table and with ``segment_volumes``, the SR reports each
+        segment's volume).
+    report_segmentation:
+        Another SEG (file, or node loaded from one) for the table when no segmentation is exported.
     """
-    requested = str(requested or "auto")
-    if referenced_by_sr and requested.lower() == "auto":
-        return "BINARY"
-    return requested
+
+    segmentation: object = None
+    markups: Sequence = ()
+    table: object = None
+    report_segmentation: object = None
+
+
+@dataclass
+class ExportOptions:
+    """What the panel and the export dialog choose, once for a SEG and an SR written together.
+
+    Attributes
+    ----------
+    segmentation_type:
+        Segmentation Type (0062,0001): ``auto`` (LABELMAP unless segments overlap, BINARY when the
+        SR references the segments: :func:`dicomai.seg.options.choose_segmentation_type`),
+        ``BINARY``, ``LABELMAP`` or ``FRACTIONAL``.
+    algorithm_name, algorithm_version, algorithm_type:
+        The model: the SEG's Segment Algorithm Name / Identification (0062,0009 / 0062,0007) and
+        Segment Algorithm Type (0062,0008); the SR's device observer (TID 1004).
+    seg_series_description, seg_series_number, sr_series_description, sr_series_number:
+        Series Description (0008,103E) and Series Number (0020,0011) of the SEG and the SR
+        (defaults: from the node names; the reference series number + 100 / + 200).
+    segment_volumes:
+        With a segmentation and no table, the SR reports each segment's volume (TID 1411).
+    coordinates:
+        SR regions as SCOORD on the image where they lie on one slice (``auto``, ``2d``) or
+        SCOORD3D (``3d``).
+    source_folder:
+        Where the reference series' files are (headless; inside Slicer: the DICOM database).
+    """
+
+    segmentation_type: str = "auto"
+    algorithm_name: Optional[str] = None
+    algorithm_version: Optional[str] = None
+    algorithm_type: Optional[str] = None
+    seg_series_description: Optional[str] = None
+    seg_series_number: Optional[int] = None
+    sr_series_description: Optional[str] = None
+    sr_series_number: Optional[int] = None
+    segment_volumes: bool = True
+    coordinates: str = "auto"
+    source_folder: object = None
+
+    def __post_init__(self) -> None:  # checked now, before anything is written
+        self.seg_options()
+        self.report_options()
+
+    def seg_options(self, description: Optional[str] = None, referenced_by_sr: bool = False):
+        """The SEG's :class:`~dicomai_slicer.export.SegExportOptions`."""
+        from dicomai.seg.options import choose_segmentation_type
+
+        from .export import SegExportOptions
+
+        return SegExportOptions(
+            segmentation_type=choose_segmentation_type(
+                self.segmentation_type, referenced_by_sr=referenced_by_sr
+            ),
+            algorithm_name=self.algorithm_name or None,
+            algorithm_version=self.algorithm_version or None,
+            algorithm_type=self.algorithm_type or None,
+            series_description=description,
+            series_number=self.seg_series_number,
+            source_folder=self.source_folder,
+        )
+
+    def report_options(self, description: Optional[str] = None):
+        """The SR's :class:`~dicomai_slicer.report.ReportExportOptions`."""
+        from .report import ReportExportOptions
+
+        return ReportExportOptions(
+            model_name=self.algorithm_name or None,
+            model_version=self.algorithm_version or None,
+            coordinates=self.coordinates,
+            series_description=description,
+            series_number=self.sr_series_number,
+            source_folder=self.source_folder,
+            seg_volumes=self.segment_volumes,
+        )
+
+
+def _folder_of(destination):
+    from dicomai.destinations import FolderDestination
+
+    if hasattr(destination, "writing") and hasattr(destination, "folder"):
+        return destination
+    return FolderDestination(destination)
+
+
+def _file_in(folder, stem: str):
+    """A one-file destination ``<stem>.dcm`` (or ``<stem>_2.dcm``...) not yet taken in ``folder``."""
+    from dicomai.destinations import FileDestination
+
+    return FileDestination(_unique(folder.folder, stem), overwrite=folder.overwrite)
 
 
 def export_nodes(
     reference_volume,
-    directory,
+    destination,
+    nodes: ExportNodes,
+    options: Optional[ExportOptions] = None,
     *,
-    segmentation=None,
-    markups: Sequence = (),
-    table=None,
-    segmentation_type: str = "auto",
-    algorithm_name: Optional[str] = None,
-    algorithm_version: Optional[str] = None,
-    algorithm_type: Optional[str] = None,
-    seg_series_description: Optional[str] = None,
-    seg_series_number: Optional[int] = None,
-    sr_series_description: Optional[str] = None,
-    sr_series_number: Optional[int] = None,
-    segment_volumes: bool = True,
-    coordinates: str = "auto",
-    report_segmentation=None,
-    source_folder=None,
     progress: Progress = None,
     scene=None,
 ) -> ExportResult:
-    """Write a SEG (``segmentation``) and an SR (``markups``, ``table``, segment volumes) into ``directory``.
+    """Write a SEG (``nodes.segmentation``) and an SR (markups, table, segment volumes).
 
     Parameters
     ----------
     reference_volume:
         The CT/MR/PT volume everything lies on; it must trace back to its DICOM series.
-    segmentation:
-        Segmentation node or labelmap volume node, written as a SEG of ``segmentation_type``
-        ("auto": LABELMAP unless segments overlap, then BINARY).
-    markups, table:
-        Written as one TID 1500 SR, which also references the SEG written here (its table rows
-        name the SEG's segments; without a table and with ``segment_volumes``, the SR reports each
-        segment's volume). ``report_segmentation`` names another SEG (file, or node loaded from
-        one) for the table when no segmentation is exported.
-    algorithm_name, algorithm_version, algorithm_type:
-        The model: SEG segment algorithm identification and the SR's device observer.
+    destination:
+        A folder (path or :class:`dicomai.destinations.FolderDestination`, e.g. the Slicer
+        database's :class:`~dicomai_slicer.destinations.SlicerDatabaseDestination`); files are
+        named ``SEG_<description>.dcm`` and ``SR_<description>.dcm``. The caller calls
+        ``destination.finish(result.paths)`` when the whole export is done.
+    nodes:
+        :class:`ExportNodes`.
+    options:
+        :class:`ExportOptions` (default: ``auto`` SEG type, no algorithm named).
 
     Raises
     ------
@@ -177,32 +262,28 @@ def export_nodes(
     from dicomai.errors import InputError, MetadataError
 
     from .export import export_segmentation
-    from .report import export_report
+    from .report import ReportNodes, export_report
 
+    options = options if options is not None else ExportOptions()
     report = progress or (lambda fraction, message: None)
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    markups = [m for m in markups if m is not None]
-    want_sr = bool(markups) or table is not None or (segmentation is not None and segment_volumes)
+    folder = _folder_of(destination)
+    folder.folder.mkdir(parents=True, exist_ok=True)
+    segmentation, table = nodes.segmentation, nodes.table
+    markups = [m for m in nodes.markups if m is not None]
+    want_sr = bool(markups) or table is not None or (segmentation is not None and options.segment_volumes)
     if segmentation is None and not want_sr:
         raise InputError("nothing to export: choose a segmentation, labelmap, markups or a table")
     result = ExportResult()
     try:
         seg_path = None
         if segmentation is not None:
-            description = seg_series_description or segmentation.GetName()
+            description = options.seg_series_description or segmentation.GetName()
             span = 0.75 if want_sr else 0.95
             seg = export_segmentation(
                 segmentation,
                 reference_volume,
-                _unique(directory, f"SEG_{_slug(description)}"),
-                source_folder=source_folder,
-                algorithm_name=algorithm_name or None,
-                algorithm_version=algorithm_version or None,
-                algorithm_type=algorithm_type or None,
-                series_description=description,
-                series_number=seg_series_number,
-                segmentation_type=seg_type_for_report(segmentation_type, want_sr),
+                _file_in(folder, f"SEG_{_slug(description)}"),
+                options.seg_options(description, referenced_by_sr=want_sr),
                 progress=lambda f, m: report(span * f, f"SEG: {m}"),
                 scene=scene,
             )
@@ -211,34 +292,25 @@ def export_nodes(
             result.warnings.extend(seg.warnings)
         if want_sr:
             report(0.8 if seg_path else 0.1, "writing the structured report")
-            description = sr_series_description or (
+            description = options.sr_series_description or (
                 f"Measurements: {table.GetName()}"
                 if table is not None
                 else f"Measurements: {markups[0].GetName()}"
                 if markups
                 else f"Segment volumes: {segmentation.GetName()}"
             )
-            kwargs = dict(
-                markups=markups,
-                table=table,
-                model_name=algorithm_name or None,
-                model_version=algorithm_version or None,
-                coordinates=coordinates,
-                series_description=description,
-                series_number=sr_series_number,
-                source_folder=source_folder,
-                seg_volumes=segment_volumes,
-                scene=scene,
-            )
-            attach = seg_path if seg_path is not None else report_segmentation
-            target = _unique(directory, f"SR_{_slug(description)}")
+            sr_options = options.report_options(description)
+            attach = seg_path if seg_path is not None else nodes.report_segmentation
+            target = _file_in(folder, f"SR_{_slug(description)}")
+            content = ReportNodes(markups=markups, table=table, segmentation=attach)
             try:
-                sr = export_report(reference_volume, target, segmentation=attach, **kwargs)
+                sr = export_report(reference_volume, target, content, sr_options, scene=scene)
             except MetadataError as e:
                 if attach is None or table is None:
                     raise
                 # the table's rows are not segments of that SEG: the SR reports them on their own
-                sr = export_report(reference_volume, target, **kwargs)
+                content = ReportNodes(markups=markups, table=table)
+                sr = export_report(reference_volume, target, content, sr_options, scene=scene)
                 sr.warnings.append(f"table rows not linked to the SEG's segments: {e}")
             result.files.append(_check_sr(Path(sr.path), sr))
             result.warnings.extend(sr.warnings)
@@ -442,6 +514,7 @@ def export_items(requests: Sequence[tuple], directory, scene=None, progress: Pro
     series when there is exactly one. All or nothing: a failure removes every file written.
     """
     from dicomai.errors import InputError
+    from dicomai.seg.options import choose_segmentation_type
 
     groups: dict = {}
     for item_id, tags in requests:
@@ -459,20 +532,20 @@ def export_items(requests: Sequence[tuple], directory, scene=None, progress: Pro
             written_segs = []
             will_report = bool(markups) or bool(tables)  # that SR will reference the SEG
             for candidate, tags in segs:
-                result = export_nodes(
-                    reference,
-                    directory,
-                    segmentation=candidate.node,
+                options = ExportOptions(
                     segment_volumes=False,
-                    segmentation_type=seg_type_for_report(tags.get("SegmentationType"), will_report),
+                    # auto becomes BINARY when the SR written next references this SEG
+                    segmentation_type=choose_segmentation_type(
+                        tags.get("SegmentationType"), referenced_by_sr=will_report
+                    ).value,
                     algorithm_name=tags.get("AlgorithmName") or None,
                     algorithm_version=tags.get("AlgorithmVersion") or None,
                     algorithm_type=tags.get("SegmentAlgorithmType") or None,
                     seg_series_description=tags.get("SeriesDescription") or None,
                     seg_series_number=_int(tags.get("SeriesNumber")),
-                    progress=progress,
-                    scene=scene,
                 )
+                nodes = ExportNodes(segmentation=candidate.node)
+                result = export_nodes(reference, directory, nodes, options, progress=progress, scene=scene)
                 total.files += result.files
                 total.warnings += result.warnings
                 written_segs += [f.path for f in result.files if f.kind == "SEG"]
@@ -481,19 +554,18 @@ def export_items(requests: Sequence[tuple], directory, scene=None, progress: Pro
                 if not report_markups and table is None:
                     continue
                 tags = table[1] if table is not None else report_markups[0][1]
-                result = export_nodes(
-                    reference,
-                    directory,
+                nodes = ExportNodes(
                     markups=[c.node for c, _ in report_markups],
                     table=table[0].node if table is not None else None,
                     report_segmentation=written_segs[0] if len(written_segs) == 1 else None,
+                )
+                options = ExportOptions(
                     algorithm_name=tags.get("AlgorithmName") or None,
                     algorithm_version=tags.get("AlgorithmVersion") or None,
                     sr_series_description=tags.get("SeriesDescription") or None,
                     sr_series_number=_int(tags.get("SeriesNumber")),
-                    progress=progress,
-                    scene=scene,
                 )
+                result = export_nodes(reference, directory, nodes, options, progress=progress, scene=scene)
                 total.files += result.files
                 total.warnings += result.warnings
     except BaseException:

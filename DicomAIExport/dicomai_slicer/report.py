@@ -21,10 +21,14 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
+from dicomai.sr.options import ReportOptions  # numpy and the standard library only
+
 from .export import WrittenFile
 
 __all__ = [
     "ReportExport",
+    "ReportExportOptions",
+    "ReportNodes",
     "export_report",
     "load_sr",
     "markup_from_node",
@@ -234,37 +238,12 @@ def _file_of_instance(uid: str) -> Optional[str]:
 _SEG_FILES: dict = {}
 
 
-def export_report(
-    reference_volume_node,
-    output_file: PathLike,
-    markups: Sequence = (),
-    table=None,
-    segmentation=None,
-    *,
-    findings: Sequence = (),
-    model_name: Optional[str] = None,
-    model_version: Optional[str] = None,
-    model_manufacturer: Optional[str] = None,
-    model_uid: Optional[str] = None,
-    person: Optional[str] = None,
-    procedure=None,
-    coordinates: str = "auto",
-    series_description: Optional[str] = None,
-    series_number: Optional[int] = None,
-    source_folder: Optional[PathLike] = None,
-    source_files: Optional[Sequence[PathLike]] = None,
-    seg_volumes: bool = True,
-    overwrite: bool = False,
-    scene=None,
-) -> ReportExport:
-    """Write markups nodes, a measurement table node and findings as a TID 1500 SR.
+@dataclass
+class ReportNodes:
+    """What a report is made of.
 
-    Parameters
+    Attributes
     ----------
-    reference_volume_node:
-        The CT/MR/PT volume (loaded from DICOM) everything refers to.
-    output_file:
-        The SR file to write.
     markups:
         Markups nodes of any type (point list, line, curve, closed curve, angle, plane, ROI).
     table:
@@ -275,15 +254,84 @@ def export_report(
         segmentation node loaded from a SEG. Without ``table``, each segment's volume is reported.
     findings:
         :class:`dicomai.sr.build.ImageFinding` objects (classification / detection results).
-    model_name, model_version, model_manufacturer, model_uid, person:
-        Observers (device: the AI model; person: name as ``Family^Given``).
-    procedure:
-        A code (:class:`dicomai.coding.Code`, pydicom's ``Code`` or ``"SCHEME^VALUE^Meaning"``),
-        default from the modality.
-    coordinates:
-        ``"auto"`` (default: markups on one slice as SCOORD on that image, the others SCOORD3D;
-        what the OHIF Viewer draws), ``"2d"`` (the same, warning about the ones left 3D) or
-        ``"3d"`` (SCOORD3D for all).
+    """
+
+    markups: Sequence = ()
+    table: object = None
+    segmentation: object = None
+    findings: Sequence = ()
+
+
+@dataclass
+class ReportExportOptions(ReportOptions):
+    """:class:`dicomai.sr.options.ReportOptions` plus the model by name and where the source is.
+
+    Attributes
+    ----------
+    model_name, model_version, model_manufacturer, model_uid:
+        The AI model as device observer (TID 1004) when ``device`` is not given; name and version
+        are also each group's Algorithm Identification.
+    source_folder, source_files:
+        Where the reference series' files are (headless; inside Slicer: the DICOM database).
+    """
+
+    model_name: Optional[str] = None
+    model_version: Optional[str] = None
+    model_manufacturer: Optional[str] = None
+    model_uid: Optional[str] = None
+    source_folder: Optional[PathLike] = None
+    source_files: Optional[Sequence[PathLike]] = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.device is None and any(
+            [self.model_name, self.model_version, self.model_manufacturer, self.model_uid]
+        ):
+            from dicomai.sr.content import DeviceObserver
+
+            self.device = DeviceObserver(
+                name=self.model_name,
+                version=self.model_version,
+                manufacturer=self.model_manufacturer,
+                uid=self.model_uid,
+                model_name=self.model_name,
+            )
+
+    @classmethod
+    def of(cls, options) -> ReportExportOptions:
+        """``options`` as ReportExportOptions (a plain ReportOptions keeps its values)."""
+        if options is None:
+            return cls()
+        if isinstance(options, cls):
+            return options
+        return cls(**{f: getattr(options, f) for f in ReportOptions.__dataclass_fields__})
+
+
+def export_report(
+    reference_volume_node,
+    output: PathLike,
+    nodes: Optional[ReportNodes] = None,
+    options: Optional[ReportOptions] = None,
+    *,
+    scene=None,
+) -> ReportExport:
+    """Write markups nodes, a measurement table node and findings as a TID 1500 SR.
+
+    Parameters
+    ----------
+    reference_volume_node:
+        The CT/MR/PT volume (loaded from DICOM) everything refers to.
+    output:
+        The SR file to write (a path), or a destination (:mod:`dicomai.destinations`).
+    nodes:
+        :class:`ReportNodes`: markups, a table, the SEG its rows name, findings.
+    options:
+        :class:`ReportExportOptions` (or a plain :class:`dicomai.sr.options.ReportOptions`):
+        observers (``model_name``... or ``device``, ``person`` as ``Family^Given``),
+        ``procedure_reported`` (a code or ``"SCHEME^VALUE^Meaning"``, default from the modality),
+        ``coordinates`` (``auto``: markups on one slice as SCOORD on that image, the others
+        SCOORD3D, what the OHIF Viewer draws; ``2d``: the same, warning about the ones left 3D;
+        ``3d``: SCOORD3D for all), series description and number, ``seg_volumes``.
 
     Returns
     -------
@@ -292,56 +340,26 @@ def export_report(
     """
     from dicomai.errors import InputError
     from dicomai.sr.build import build_report
-    from dicomai.sr.concepts import parse_code
-    from dicomai.sr.content import DeviceObserver, PersonObserver
     from dicomai.sr.encode import write_sr
 
     from .scene import current_scene
     from .series import find_source_series
 
+    nodes = nodes if nodes is not None else ReportNodes()
+    options = ReportExportOptions.of(options)
     if reference_volume_node is None:
         raise InputError("no reference volume: pass the CT/MR/PT volume the report is about")
-    if output_file is None:
+    if output is None:
         raise InputError("no output file given for the report")
     scene = current_scene(scene)
-    source, _ = find_source_series(reference_volume_node, source_folder, source_files, scene)
+    source, _ = find_source_series(reference_volume_node, options.source_folder, options.source_files, scene)
     warnings: list = []
     to_reference = _world_to_reference(reference_volume_node)
-    core_markups = [markup_from_node(n, to_reference, warnings) for n in markups]
-    core_table = table_from_node(table, source.modality) if table is not None else None
-    seg = _seg_attachment(segmentation, scene)
-    device = None
-    if any([model_name, model_version, model_manufacturer, model_uid]):
-        device = DeviceObserver(
-            name=model_name,
-            version=model_version,
-            manufacturer=model_manufacturer,
-            uid=model_uid,
-            model_name=model_name,
-        )
-    if isinstance(procedure, str):
-        procedure = parse_code(procedure, "procedure")
-    report = build_report(
-        source,
-        markups=core_markups,
-        table=core_table,
-        seg=seg,
-        findings=findings,
-        device=device,
-        person=PersonObserver(person) if person else None,
-        procedure_reported=procedure,
-        series_description=series_description,
-        series_number=series_number,
-        seg_volumes=seg_volumes,
-    )
-    result = write_sr(
-        report,
-        source,
-        output_file,
-        segs=[seg.dataset] if seg is not None else [],
-        coordinates=coordinates,
-        overwrite=overwrite,
-    )
+    core_markups = [markup_from_node(n, to_reference, warnings) for n in nodes.markups]
+    core_table = table_from_node(nodes.table, source.modality) if nodes.table is not None else None
+    seg = _seg_attachment(nodes.segmentation, scene)
+    report = build_report(source, core_markups, core_table, seg, nodes.findings, options)
+    result = write_sr(report, source, output, options, segs=[seg.dataset] if seg is not None else [])
     return ReportExport(
         path=Path(result.path),
         warnings=warnings + report.warnings + result.warnings,

@@ -104,16 +104,19 @@ def _is_tissue(code) -> bool:
 
 
 # ------------------------------------------------------------------------- segment <-> SegmentInfo
-def segment_info_from_segment(
-    segment,
-    number: int,
-    warnings: list,
-    algorithm_name: Optional[str] = None,
-    algorithm_version: Optional[str] = None,
-    algorithm_type: Optional[str] = None,
-):
+def _algorithm(options) -> tuple:
+    """``(name, version, type value)`` of the model a :class:`SegOptions` names (Nones without)."""
+    if options is None:
+        return None, None, None
+    a_type = options.algorithm_type.value if options.algorithm_type is not None else None
+    return options.algorithm_name or None, options.algorithm_version or None, a_type
+
+
+def segment_info_from_segment(segment, number: int, warnings: list, options=None):
     """A :class:`~dicomai.seg.content.SegmentInfo` for one vtkSegment (voxels not included).
 
+    ``options``: a :class:`dicomai.seg.options.SegOptions` whose ``algorithm_name``,
+    ``algorithm_version`` and ``algorithm_type`` identify the model (or None).
     Algorithm type: ``algorithm_type``, else AUTOMATIC when ``algorithm_name`` is given, else
     the segment's "DICOM.SegmentAlgorithmType" tag, else AUTOMATIC when it has an algorithm name
     tag, else MANUAL (as Slicer's own exporter). Codes: from the terminology entry; when it has
@@ -142,13 +145,16 @@ def segment_info_from_segment(
                 f"{format_code(typ)}"
                 + (f" {format_code(found.type_modifier)}" if found.type_modifier is not None else "")
             )
+    from dicomai.seg.enum import SegmentAlgorithmType
+
+    algorithm_name, algorithm_version, algorithm_type = _algorithm(options)
     tag_type = _get_tag(segment, TAG_ALGORITHM_TYPE).upper()
     tag_name = _get_tag(segment, TAG_ALGORITHM_NAME)
     if algorithm_type:
-        a_type = str(algorithm_type).upper()
+        a_type = algorithm_type
     elif algorithm_name:
         a_type = "AUTOMATIC"
-    elif tag_type in ("AUTOMATIC", "SEMIAUTOMATIC", "MANUAL"):
+    elif tag_type in SegmentAlgorithmType.values():
         a_type = tag_type
     else:
         a_type = "AUTOMATIC" if tag_name else "MANUAL"
@@ -391,9 +397,7 @@ def content_from_segmentation_node(
     segment_ids: Optional[Sequence[str]] = None,
     source_to_target=None,
     warnings: Optional[list] = None,
-    algorithm_name: Optional[str] = None,
-    algorithm_version: Optional[str] = None,
-    algorithm_type: Optional[str] = None,
+    options=None,
 ):
     """A segmentation node's segments as content on ``grid`` (the reference series' grid).
 
@@ -459,14 +463,7 @@ def content_from_segmentation_node(
             warnings.append(_resample_warning(f"segmentation {node_name!r}", resampled_any, grid))
         segments = []
         for number, sid in enumerate(ids, start=1):
-            info = segment_info_from_segment(
-                segmentation.GetSegment(sid),
-                number,
-                warnings,
-                algorithm_name,
-                algorithm_version,
-                algorithm_type,
-            )
+            info = segment_info_from_segment(segmentation.GetSegment(sid), number, warnings, options)
             info.layer, info.label_value = placed[sid]
             segments.append(info)
         layers = packer.result()
@@ -481,9 +478,7 @@ def content_from_labelmap_node(
     grid,
     source_to_target=None,
     warnings: Optional[list] = None,
-    algorithm_name: Optional[str] = None,
-    algorithm_version: Optional[str] = None,
-    algorithm_type: Optional[str] = None,
+    options=None,
     label_values: Optional[Sequence[int]] = None,
 ):
     """A labelmap volume node as content on ``grid``: one segment per label value present.
@@ -548,8 +543,9 @@ def content_from_labelmap_node(
         info.color = rgb if rgb is not None else info.color
         info.label_value = value
         info.layer = 0
+        algorithm_name, algorithm_version, algorithm_type = _algorithm(options)
         if algorithm_type:
-            info.algorithm_type = str(algorithm_type).upper()
+            info.algorithm_type = algorithm_type
         elif not algorithm_name:
             info.algorithm_type = "MANUAL"
         info.algorithm_name = algorithm_name

@@ -16,6 +16,7 @@ from dicomai.seg.decode import read_seg
 from dicomai.seg.metadata import load_metadata
 from dicomai_slicer import create_scene, export_segmentation, load_dicom_objects, load_dicom_series
 from dicomai_slicer._images import grid_of_volume
+from dicomai_slicer.export import SegExportOptions
 from dicomai_slicer.scene import close_scene
 from dicomai_slicer.segmentation import segmentation_node_from_content
 
@@ -59,7 +60,7 @@ def test_one_hundred_segments_round_trip_exactly_through_shared_layers(tmp_path)
     node = segmentation_node_from_content(content, "many", reference_volume=volume)
     sg = node.GetSegmentation()
     assert sg.GetNumberOfSegments() == 100 and sg.GetNumberOfLayers() == 1
-    out = export_segmentation(node, volume, tmp_path / "many.dcm", algorithm_name="bench")
+    out = export_segmentation(node, volume, tmp_path / "many.dcm", SegExportOptions(algorithm_name="bench"))
     assert len(out.segments) == 100
     back = read_seg(out)
     expected = {s["SegmentLabel"]: int((labels == s["labelID"]).sum()) for s in segs}

@@ -10,6 +10,7 @@ from mrml_helpers import SEGMENTS, labelmap_node, segmentation_node
 import peers
 from dicomai.imageio import read_image
 from dicomai_slicer import export_segmentation, load_dicom_series
+from dicomai_slicer.export import SegExportOptions
 
 pytestmark = pytest.mark.interop
 
@@ -25,9 +26,7 @@ def _exported(scene, series_dir, tmp_path, kind, node_kind, segmentation_type="B
         node,
         volume,
         tmp_path / f"{kind}-{node_kind}.dcm",
-        algorithm_name="Model",
-        algorithm_version="1",
-        segmentation_type=segmentation_type,
+        SegExportOptions(algorithm_name="Model", algorithm_version="1", segmentation_type=segmentation_type),
     )
     return case, out
 

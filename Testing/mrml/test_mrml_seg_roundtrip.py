@@ -21,9 +21,11 @@ from mrml_helpers import (
 )
 
 from dicomai.coding import codes_equal, terminology_from_string
+from dicomai.destinations import FileDestination
 from dicomai.errors import GeometryMismatchError, InputError, SourceSeriesError
 from dicomai.seg.decode import read_seg
 from dicomai_slicer import create_scene, export_segmentation, load_dicom_objects, load_dicom_series
+from dicomai_slicer.export import SegExportOptions
 from dicomai_slicer.scene import close_scene
 from dicomai_slicer.segmentation import get_terminology, set_terminology
 from dicomai_slicer.subject_hierarchy import dicom_reference
@@ -64,7 +66,7 @@ def test_segmentation_node_round_trip_is_exact_with_names_colours_and_codes(
     volume = load_dicom_series(case.folder)
     seg, _ = segmentation_node(scene, case.labels, volume)
     out = export_segmentation(
-        seg, volume, tmp_path / "seg.dcm", algorithm_name="Model", algorithm_version="2"
+        seg, volume, tmp_path / "seg.dcm", SegExportOptions(algorithm_name="Model", algorithm_version="2")
     )
     assert out == tmp_path / "seg.dcm"
     assert len(out.segments) == 5
@@ -79,7 +81,7 @@ def test_labelmap_node_round_trip_is_exact_with_colour_table_names_and_colours(
     case = series_dir(kind)
     volume = load_dicom_series(case.folder)
     lm = labelmap_node(scene, case.labels, volume)
-    out = export_segmentation(lm, volume, tmp_path / "lm.dcm", algorithm_name="Model")
+    out = export_segmentation(lm, volume, tmp_path / "lm.dcm", SegExportOptions(algorithm_name="Model"))
     content = read_seg(out)
     assert [s.label for s in content.segments] == [SEGMENTS[v][0] for v in sorted(SEGMENTS)]
     volume, loaded = _load_back(case, out)
@@ -122,7 +124,7 @@ def test_overlapping_segments_survive_in_separate_layers(scene, series_dir, tmp_
         get_terminology(seg.GetSegmentation().GetSegment(ids[1])),
     )
     assert seg.GetSegmentation().GetNumberOfLayers() == 2
-    out = export_segmentation(seg, volume, tmp_path / "overlap.dcm", algorithm_name="Model")
+    out = export_segmentation(seg, volume, tmp_path / "overlap.dcm", SegExportOptions(algorithm_name="Model"))
     volume, loaded = _load_back(case, out)
     by_name = segments_by_name(loaded)
     assert loaded.GetSegmentation().GetNumberOfLayers() == 2
@@ -135,14 +137,16 @@ def test_segment_ids_choose_what_is_exported(scene, series_dir, tmp_path):
     case = series_dir("axial")
     volume = load_dicom_series(case.folder)
     seg, ids = segmentation_node(scene, case.labels, volume)
-    out = export_segmentation(seg, volume, tmp_path / "two.dcm", segment_ids=[ids[5], ids[2]])
+    out = export_segmentation(
+        seg, volume, tmp_path / "two.dcm", SegExportOptions(segment_ids=[ids[5], ids[2]])
+    )
     assert out.segment_ids == [ids[5], ids[2]]
     content = read_seg(out)
     assert [s.label for s in content.segments] == ["Liver lesion", "Spleen"]
     counts = content.voxel_counts()
     assert counts == {1: int((case.labels == 5).sum()), 2: int((case.labels == 2).sum())}
     with pytest.raises(InputError, match="no segment.*'nope'"):
-        export_segmentation(seg, volume, tmp_path / "x.dcm", segment_ids=["nope"])
+        export_segmentation(seg, volume, tmp_path / "x.dcm", SegExportOptions(segment_ids=["nope"]))
 
 
 def test_segment_extent_smaller_than_the_reference_is_padded(scene, series_dir, tmp_path):
@@ -226,7 +230,7 @@ def test_a_linear_transform_between_segmentation_and_volume_is_applied(scene, se
     shift[:3, 3] = case.grid.ijk_to_ras()[:3, 2]  # one slice up
     transform.SetMatrixTransformToParent(vtk_matrix(shift))
     seg.SetAndObserveTransformNodeID(transform.GetID())
-    out = export_segmentation(seg, volume, tmp_path / "moved.dcm", segment_ids=[ids[1]])
+    out = export_segmentation(seg, volume, tmp_path / "moved.dcm", SegExportOptions(segment_ids=[ids[1]]))
     from dicomai.source import read_source_series
 
     content = read_seg(out, read_source_series(case.folder))
@@ -243,10 +247,12 @@ def test_written_seg_references_the_ct_and_carries_the_options(scene, series_dir
         seg,
         volume,
         tmp_path / "seg.dcm",
-        algorithm_name="TotalSeg",
-        algorithm_version="2.1",
-        series_description="AI result",
-        series_number=42,
+        SegExportOptions(
+            algorithm_name="TotalSeg",
+            algorithm_version="2.1",
+            series_description="AI result",
+            series_number=42,
+        ),
     )
     ds = pydicom.dcmread(out)
     assert ds.SeriesDescription == "AI result" and int(ds.SeriesNumber) == 42
@@ -289,7 +295,9 @@ def test_exporting_the_loaded_segmentation_again_gives_the_same_segments(scene, 
     case = series_dir("oblique")
     volume = load_dicom_series(case.folder)
     seg, _ = segmentation_node(scene, case.labels, volume)
-    first = export_segmentation(seg, volume, tmp_path / "1.dcm", algorithm_name="M", algorithm_version="1")
+    first = export_segmentation(
+        seg, volume, tmp_path / "1.dcm", SegExportOptions(algorithm_name="M", algorithm_version="1")
+    )
     volume, loaded = _load_back(case, first)
     second = export_segmentation(loaded, None, tmp_path / "2.dcm")  # reference from the node
     a, b = read_seg(first), read_seg(second)
@@ -308,7 +316,7 @@ def test_reference_volume_not_from_dicom_is_an_error_naming_it(scene, series_dir
     slicer.util.updateVolumeFromArray(plain, case.ct)
     seg, _ = segmentation_node(scene, case.labels, plain)
     with pytest.raises(SourceSeriesError, match="'my resampled CT' is not from DICOM"):
-        export_segmentation(seg, plain, tmp_path / "x.dcm", source_folder=case.folder)
+        export_segmentation(seg, plain, tmp_path / "x.dcm", SegExportOptions(source_folder=case.folder))
     assert not (tmp_path / "x.dcm").exists()
 
 
@@ -341,9 +349,11 @@ def test_source_files_of_another_series_are_refused(scene, series_dir, tmp_path)
     volume = load_dicom_series(case.folder)
     seg, _ = segmentation_node(scene, case.labels, volume)
     with pytest.raises(SourceSeriesError, match="no file of series"):
-        export_segmentation(seg, volume, tmp_path / "x.dcm", source_folder=other.folder)
+        export_segmentation(seg, volume, tmp_path / "x.dcm", SegExportOptions(source_folder=other.folder))
     # the right folder is accepted (also when it holds other series too)
-    out = export_segmentation(seg, volume, tmp_path / "ok.dcm", source_folder=case.folder.parent)
+    out = export_segmentation(
+        seg, volume, tmp_path / "ok.dcm", SegExportOptions(source_folder=case.folder.parent)
+    )
     assert out.path.is_file()
 
 
@@ -365,7 +375,7 @@ def test_empty_segments_are_left_out_with_a_warning(scene, series_dir, tmp_path)
     assert len(out.segments) == 5
     assert any("'Nothing here'" in w and "empty" in w for w in out.warnings)
     with pytest.raises(InputError, match="no voxels"):
-        export_segmentation(seg, volume, tmp_path / "y.dcm", skip_empty=False)
+        export_segmentation(seg, volume, tmp_path / "y.dcm", SegExportOptions(skip_empty=False))
 
 
 def test_existing_output_needs_overwrite(scene, series_dir, tmp_path):
@@ -377,7 +387,7 @@ def test_existing_output_needs_overwrite(scene, series_dir, tmp_path):
     export_segmentation(seg, volume, tmp_path / "x.dcm")
     with pytest.raises(OutputExistsError):
         export_segmentation(seg, volume, tmp_path / "x.dcm")
-    export_segmentation(seg, volume, tmp_path / "x.dcm", overwrite=True)
+    export_segmentation(seg, volume, FileDestination(tmp_path / "x.dcm", overwrite=True))
 
 
 @pytest.mark.parametrize("compression", ["none", "rle"])
@@ -390,8 +400,7 @@ def test_labelmap_segmentation_type_compression_and_progress(scene, series_dir, 
         seg,
         volume,
         tmp_path / "lm.dcm",
-        segmentation_type="LABELMAP",
-        compression=compression,
+        SegExportOptions(segmentation_type="LABELMAP", compression=compression),
         progress=lambda f, m: seen.append(f),
     )
     assert out.segmentation_type == "LABELMAP"
@@ -422,7 +431,7 @@ def test_terminology_set_in_slicer_wins_over_the_name_and_default_tissue_is_code
     kidney = sg.GetSegment(ids[4])
     kidney.SetName("kidney_left")
     set_terminology(kidney, terminology_to_string(generic_category(), generic_type()))
-    out = export_segmentation(seg, volume, tmp_path / "t.dcm", algorithm_name="Model")
+    out = export_segmentation(seg, volume, tmp_path / "t.dcm", SegExportOptions(algorithm_name="Model"))
     by_label = {s.label: s for s in read_seg(out).segments}
     assert codes_equal(by_label["liver"].type, codes.SCT.Spleen)
     assert codes_equal(by_label["kidney_left"].type, codes.SCT.Kidney)

@@ -19,7 +19,7 @@ from dicomai.sr.content import Annotation, Evaluation, Measurement
 from dicomai.sr.decode import read_sr
 from dicomai_slicer import export_segmentation, load_dicom_objects, load_dicom_series
 from dicomai_slicer.loader import registered_loaders
-from dicomai_slicer.report import export_report
+from dicomai_slicer.report import ReportExportOptions, ReportNodes, export_report
 from shared_data import REALDATA
 
 TOL = 1e-4
@@ -119,10 +119,8 @@ def test_markups_nodes_round_trip_through_an_sr(scene, series_dir, tmp_path, kin
     out = export_report(
         volume,
         tmp_path / "sr.dcm",
-        markups=list(sent.values()),
-        findings=findings,
-        model_name="LesionNet",
-        model_version="2.1",
+        ReportNodes(markups=list(sent.values()), findings=findings),
+        ReportExportOptions(model_name="LesionNet", model_version="2.1"),
     )
     assert out == tmp_path / "sr.dcm" and not out.warnings
     expected = {n.GetName(): (n.GetClassName(), _points(n)) for k, n in sent.items() if k != "roi"}
@@ -205,7 +203,7 @@ def test_table_node_and_seg_make_volumetric_groups_and_load_back_with_the_seg(sc
         table.SetCellText(r, 0, label)
         table.SetCellText(r, 1, str(vol))
         table.SetCellText(r, 2, str(mean))
-    out = export_report(volume, study / "sr.dcm", table=table, segmentation=seg_path)
+    out = export_report(volume, study / "sr.dcm", ReportNodes(table=table, segmentation=seg_path))
     report = out.report
     assert [g.segment.label for g in report.groups] == ["Liver", "Spleen"]
     if peers.have("dciodvfy"):
@@ -251,7 +249,7 @@ def test_markups_under_a_transform_are_written_where_they_are_shown(scene, serie
     transform.SetMatrixTransformToParent(m)
     line.SetAndObserveTransformNodeID(transform.GetID())
     world = _points(line)
-    out = export_report(volume, tmp_path / "sr.dcm", markups=[line])
+    out = export_report(volume, tmp_path / "sr.dcm", ReportNodes(markups=[line]))
     (markup,) = read_sr(out).markups()
     np.testing.assert_allclose(markup.points_ras, world, atol=TOL)
 
@@ -261,7 +259,9 @@ def test_two_d_export_from_nodes(scene, series_dir, tmp_path):
     volume = load_dicom_series(case.folder)
     f = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "Seeds")
     f.AddControlPoint(_ras(volume, 5, 10.25, 11.5), "s1")
-    out = export_report(volume, tmp_path / "sr.dcm", markups=[f], coordinates="2d")
+    out = export_report(
+        volume, tmp_path / "sr.dcm", ReportNodes(markups=[f]), ReportExportOptions(coordinates="2d")
+    )
     assert out.groups_2d == 1
     (g,) = read_sr(out).groups
     assert g.regions[0].is_2d
