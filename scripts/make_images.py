@@ -30,7 +30,7 @@ def build_scene(work: Path):
     import dicomai_slicer
     from dicomai import synthetic
     from dicomai_slicer.demo import _make_ai_segmentation, _phantom_codes
-    from dicomai_slicer.exporting import export_nodes
+    from dicomai_slicer.exporting import ExportNodes, ExportOptions, export_nodes
 
     scene = dicomai_slicer.create_scene()
     grid = synthetic.make_grid(SHAPE, SPACING, orientation="axial")
@@ -46,7 +46,8 @@ def build_scene(work: Path):
     for point in (left, right):
         lps = grid.index_to_world([point])[0]
         line.AddControlPoint([-lps[0], -lps[1], lps[2]])
-    export_nodes(volume, work / "out", segmentation=segmentation, markups=[line], algorithm_name="PhantomNet")
+    nodes = ExportNodes(segmentation=segmentation, markups=[line])
+    export_nodes(volume, work / "out", nodes, ExportOptions(algorithm_name="PhantomNet"))
     dicomai_slicer.scene.close_scene(scene)
     scene = dicomai_slicer.create_scene()
     nodes = dicomai_slicer.load_dicom_objects([work / "ct", *sorted((work / "out").glob("*.dcm"))])
@@ -112,14 +113,25 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT, help="repository root to write into")
     args = parser.parse_args(argv)
     from dicomai_slicer import render_view
+    from dicomai_slicer.render import ViewOptions
 
     with tempfile.TemporaryDirectory(prefix="dicomai-images-") as tmp:
         work = Path(tmp)
         scene, volume, segmentation, _markups, k, grid = build_scene(work)
         center = grid.index_to_world([[k, SHAPE[1] / 2, SHAPE[2] / 2]])[0] * [-1, -1, 1]
-        axial = render_view(work / "axial.png", "Red", volume, segmentation, size=(600, 600), center=center)
+        axial = render_view(
+            work / "axial.png",
+            "Red",
+            volume,
+            segmentation,
+            options=ViewOptions(size=(600, 600), center=center),
+        )
         coronal = render_view(
-            work / "coronal.png", "Green", volume, segmentation, size=(600, 600), center=center
+            work / "coronal.png",
+            "Green",
+            volume,
+            segmentation,
+            options=ViewOptions(size=(600, 600), center=center),
         )
         make_icon(axial, args.out / "DicomAIExtension.png")
         for module in ("DicomAIExport", "DicomAIImport"):

@@ -341,10 +341,11 @@ def terminology_to_string(
     type_modifier=None,
     region=None,
     region_modifier=None,
-    context: str = DEFAULT_TERMINOLOGY_CONTEXT,
-    anatomic_context: str = DEFAULT_ANATOMIC_CONTEXT,
+    contexts: tuple = (DEFAULT_TERMINOLOGY_CONTEXT, DEFAULT_ANATOMIC_CONTEXT),
 ) -> str:
-    """Codes -> Slicer's terminology entry string."""
+    """Codes -> Slicer's terminology entry string (``contexts``: the terminology and anatomic
+    context names it starts with)."""
+    context, anatomic_context = contexts
     return "~".join(
         [
             context or "",

@@ -143,7 +143,8 @@ class DicomWebDestination:
 
     def store(self, paths: Sequence, progress=None):
         """Send the files and return a :class:`dicomai.dicomweb.SendReport` (``.ok`` when all verified)."""
-        from .dicomweb import connect, send_files
+        from .dicomweb import SendOptions, connect, send_files
 
         conn = connect(self.url, self.credentials, insecure=self.insecure)
-        return send_files(conn, paths, batch_size=self.batch_size, retries=self.retries, progress=progress)
+        options = SendOptions(batch_size=self.batch_size, retries=self.retries)
+        return send_files(conn, paths, options, progress=progress)

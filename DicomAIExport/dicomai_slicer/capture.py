@@ -37,13 +37,17 @@ def capture_view_as_sc(
     from dicomai.destinations import FolderDestination
     from dicomai.sc.encode import Picture, sc_datasets
 
-    from .render import render_view
+    from .render import ViewOptions, render_view
     from .series import find_source_series
 
     source, _ = find_source_series(volume_node)
     with tempfile.TemporaryDirectory(prefix="dicomai-capture-") as tmp:
         _, pixels = render_view(
-            Path(tmp) / "view.png", view, volume_node, segmentation_node, size=size, return_array=True
+            Path(tmp) / "view.png",
+            view,
+            volume_node,
+            segmentation_node,
+            options=ViewOptions(size=size, return_array=True),
         )
     shown = f" with {segmentation_node.GetName()}" if segmentation_node is not None else ""
     picture = Picture(

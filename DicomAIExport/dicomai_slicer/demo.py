@@ -331,7 +331,7 @@ def run_demo(
         _check_hierarchy(report, volume, loaded, dicom_reference, subject_hierarchy_node)
         t = _step(report, log, "checked every segment", t)
         if render:
-            from .render import render_view
+            from .render import ViewOptions, render_view
 
             # axial through the small lesion (liver, lesion, spleen); coronal through the spleen,
             # which also cuts the liver and both kidneys
@@ -339,7 +339,9 @@ def run_demo(
                 (out / "view.png", "Red", by_name.get("Liver lesion")),
                 (out / "view-coronal.png", "Green", by_name.get("Spleen")),
             ):
-                render_view(png, view, volume, loaded, segment_id=centre_on, size=(640, 640))
+                render_view(
+                    png, view, volume, loaded, options=ViewOptions(segment_id=centre_on, size=(640, 640))
+                )
                 report.written.append(png)
             t = _step(report, log, "rendered view.png (axial) and view-coronal.png (coronal)", t)
 

@@ -17,12 +17,13 @@ set when there is no ``DISPLAY``); Debian needs libegl1, libegl-mesa0 and libgl1
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
 
-__all__ = ["VIEW_ORIENTATIONS", "content_center", "render_view"]
+__all__ = ["VIEW_ORIENTATIONS", "ViewOptions", "content_center", "render_view"]
 
 VIEW_ORIENTATIONS = {"Red": "Axial", "Yellow": "Sagittal", "Green": "Coronal"}
 _DISPLAYABLE_MANAGERS = (
@@ -203,19 +204,41 @@ def _pick_nodes(scene, volume_node, segmentation_node):
     return volume_node, segmentation_node
 
 
+@dataclass
+class ViewOptions:
+    """How :func:`render_view` renders.
+
+    Attributes
+    ----------
+    size:
+        ``(width, height)`` in pixels.
+    orientation:
+        Override the view's orientation ("Axial", "Sagittal", "Coronal").
+    center:
+        RAS point the slice passes through; default the centre of the segmentation's voxels
+        (or of ``segment_id``'s), else the volume's centre.
+    fill_opacity, outline_opacity:
+        Override the segmentation's 2D fill / outline opacity for this render.
+    return_array:
+        Also return the rendered image as an ``(height, width, 3)`` uint8 array.
+    """
+
+    size: Sequence[int] = (512, 512)
+    orientation: Optional[str] = None
+    center: Optional[Sequence[float]] = None
+    segment_id: Optional[str] = None
+    fill_opacity: Optional[float] = None
+    outline_opacity: Optional[float] = None
+    return_array: bool = False
+
+
 def render_view(
     png_path,
     view: str = "Red",
     volume_node=None,
     segmentation_node=None,
+    options: Optional[ViewOptions] = None,
     *,
-    size: Sequence[int] = (512, 512),
-    orientation: Optional[str] = None,
-    center: Optional[Sequence[float]] = None,
-    segment_id: Optional[str] = None,
-    fill_opacity: Optional[float] = None,
-    outline_opacity: Optional[float] = None,
-    return_array: bool = False,
     scene=None,
 ):
     """Render a slice view with a background volume and the segmentation overlay to a PNG.
@@ -229,22 +252,21 @@ def render_view(
     volume_node, segmentation_node:
         Background volume and overlay (default: the last ones added to the scene). Other
         visible segmentations are drawn too, as in Slicer.
-    size:
-        ``(width, height)`` in pixels.
-    orientation:
-        Override the view's orientation ("Axial", "Sagittal", "Coronal").
-    center:
-        RAS point the slice passes through; default the centre of the segmentation's voxels
-        (or of ``segment_id``'s), else the volume's centre.
-    fill_opacity, outline_opacity:
-        Override the segmentation's 2D fill / outline opacity for this render.
-    return_array:
-        Also return the rendered image as an ``(height, width, 3)`` uint8 array.
+    options:
+        :class:`ViewOptions` (size, orientation, centre, opacities, ``return_array``).
 
     Returns
     -------
-    pathlib.Path, or (Path, numpy.ndarray) with ``return_array``.
+    pathlib.Path, or (Path, numpy.ndarray) with ``options.return_array``.
     """
+    options = options if options is not None else ViewOptions()
+    size, orientation, center = options.size, options.orientation, options.center
+    segment_id, fill_opacity, outline_opacity = (
+        options.segment_id,
+        options.fill_opacity,
+        options.outline_opacity,
+    )
+    return_array = options.return_array
     from vtkmodules.util.numpy_support import numpy_to_vtk
     from vtkmodules.vtkCommonDataModel import vtkImageData
     from vtkmodules.vtkIOImage import vtkPNGWriter

@@ -14,7 +14,7 @@ import pydicom
 import pytest
 
 from dicomai.cli import main as cli
-from dicomai.dicomweb import Credentials, connect, format_send_report, send_files
+from dicomai.dicomweb import Credentials, SendOptions, connect, format_send_report, send_files
 from servers.orthanc import OrthancServer, orthanc_or_fail
 
 PASSWORD = "s3cret-Pa55"
@@ -133,7 +133,10 @@ def test_server_stopped_mid_run_lists_exactly_what_was_stored(case, tmp_path):
                 server.stop()
 
         report = send_files(
-            conn, [case.ct], batch_size=4, retries=1, backoff=0.01, progress=stop_after_first_batch
+            conn,
+            [case.ct],
+            SendOptions(batch_size=4, retries=1, backoff=0.01),
+            progress=stop_after_first_batch,
         )
         assert not report.ok
         assert "connection refused" in report.error

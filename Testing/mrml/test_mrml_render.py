@@ -11,6 +11,7 @@ from mrml_helpers import dilate, erode
 from dicomai import synthetic
 from dicomai_slicer import load_dicom_series, render_view
 from dicomai_slicer._images import numpy_matrix
+from dicomai_slicer.render import ViewOptions
 
 RED = (255, 0, 0)
 
@@ -58,7 +59,11 @@ def test_segment_colour_is_drawn_where_the_segment_is_and_nowhere_else(scene, tm
     slicer.util.updateSegmentBinaryLabelmapFromArray(mask, seg, sid, volume)
 
     path, rgb = render_view(
-        tmp_path / "view.png", view, volume, seg, size=(200, 160), fill_opacity=1.0, return_array=True
+        tmp_path / "view.png",
+        view,
+        volume,
+        seg,
+        options=ViewOptions(size=(200, 160), fill_opacity=1.0, return_array=True),
     )
     assert path.is_file()
     png = _png_rgb(path)
@@ -91,7 +96,11 @@ def test_render_centres_on_the_content_and_restores_display_settings(scene, tmp_
     display = seg.GetDisplayNode()
     before = (display.GetOpacity2DFill(), display.GetOpacity2DOutline())
     _, rgb = render_view(
-        tmp_path / "v.png", "Red", volume, seg, size=(64, 64), fill_opacity=1.0, return_array=True
+        tmp_path / "v.png",
+        "Red",
+        volume,
+        seg,
+        options=ViewOptions(size=(64, 64), fill_opacity=1.0, return_array=True),
     )
     assert (display.GetOpacity2DFill(), display.GetOpacity2DOutline()) == before
     assert np.any(np.all(rgb == (0, 255, 0), axis=-1)), "the slice does not pass through the segment"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from .client import Connection, Credentials, DicomWebError, connect
 from .query import format_series_table, query_series, query_studies
 from .retrieve import parse_dicomweb_source, retrieve_to_folder, retrieve_with_references
-from .store import SendReport, format_send_report, send_files
+from .store import SendOptions, SendReport, format_send_report, send_files
 
 __all__ = [
     "Connection",
@@ -26,5 +26,6 @@ __all__ = [
     "query_studies",
     "retrieve_to_folder",
     "retrieve_with_references",
+    "SendOptions",
     "send_files",
 ]

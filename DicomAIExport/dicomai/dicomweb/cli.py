@@ -82,17 +82,13 @@ def _progress(quiet: bool):
 
 def _send_and_report(args, url: str, paths, export_json: Optional[str] = None) -> int:
     """Send, print the report (text, or JSON: merged as ``"send"`` into an export's own JSON)."""
-    from .store import format_send_report, send_files
+    from .store import SendOptions, format_send_report, send_files
 
     conn = _connect(args, url)
-    report = send_files(
-        conn,
-        paths,
-        batch_size=args.batch_size,
-        retries=args.retries,
-        progress=_progress(args.quiet),
-        missing_only=getattr(args, "missing_only", False),
+    options = SendOptions(
+        batch_size=args.batch_size, retries=args.retries, missing_only=getattr(args, "missing_only", False)
     )
+    report = send_files(conn, paths, options, progress=_progress(args.quiet))
     if export_json is not None:
         try:
             merged = json.loads(export_json)

@@ -16,7 +16,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 from ..errors import InputError
 from .client import Connection, DicomWebError, describe_failure
 
-__all__ = ["Instance", "SendReport", "format_send_report", "read_instances", "send_files"]
+__all__ = ["Instance", "SendOptions", "SendReport", "format_send_report", "read_instances", "send_files"]
 
 #: HTTP statuses worth another try (with back-off): the server is busy or failed for a moment
 RETRY_STATUSES = (408, 429, 500, 502, 503, 504)
@@ -232,14 +232,27 @@ def verify_instances(conn: Connection, instances: List[Instance]) -> set:
     return found
 
 
+@dataclass
+class SendOptions:
+    """How :func:`send_files` stores: ``batch_size`` instances per STOW-RS request (at least 1),
+    ``retries`` further tries of a failed batch with a back-off of ``backoff`` s (doubling), and
+    with ``missing_only`` only the instances the server lacks."""
+
+    batch_size: int = 50
+    retries: int = 3
+    backoff: float = 1.0
+    missing_only: bool = False
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise InputError(f"--batch-size {self.batch_size}: give at least 1")
+
+
 def send_files(
     conn: Connection,
     paths: Sequence,
-    batch_size: int = 50,
-    retries: int = 3,
-    backoff: float = 1.0,
+    options: Optional[SendOptions] = None,
     progress: Optional[Callable[[int, int], None]] = None,
-    missing_only: bool = False,
 ) -> SendReport:
     """Store the DICOM files at ``paths`` with STOW-RS and verify each one on the server.
 
@@ -249,8 +262,9 @@ def send_files(
     in the report, which then lists what the server verified until then. With ``missing_only``
     the server is asked first and only the instances it lacks are sent (a resumed run).
     """
-    if batch_size < 1:
-        raise InputError(f"--batch-size {batch_size}: give at least 1")
+    options = options if options is not None else SendOptions()
+    batch_size, retries, backoff = options.batch_size, options.retries, options.backoff
+    missing_only = options.missing_only
     instances = read_instances(paths)
     report = SendReport(conn.url, instances)
     to_send = instances
