@@ -5,7 +5,7 @@ tests use them)::
 
     create_scene()                                   # headless only: a scene with Slicer's logics
     load_dicom_series(folder_or_files)               # -> vtkMRMLScalarVolumeNode
-    export_segmentation(node, reference_volume_node, output_file, **options)   # -> SegExport (a path)
+    export_segmentation(node, reference_volume_node, output, SegExportOptions(...))  # -> SegExport
     load_dicom_objects(paths)                        # -> [nodes]: volumes, segmentations, ...
     register_loader(modality, fn)                    # add a loader (e.g. "SR")
     render_view(png_path, view="Red", ...)           # offscreen slice view -> PNG

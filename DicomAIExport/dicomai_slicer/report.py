@@ -3,8 +3,8 @@
 Export: markups nodes (world RAS) -> core :class:`~dicomai.sr.content.Markup` (LPS) and a table
 node -> core :class:`~dicomai.sr.tables.MeasurementTable`, then the core builds and writes the SR::
 
-    export_report(ct_volume, "report.sr.dcm", markups=[points, line, roi], table=stats_table,
-                  segmentation="organs.seg.dcm", model_name="LesionNet", model_version="2.1")
+    nodes = ReportNodes(markups=[points, line, roi], table=stats_table, segmentation="organs.seg.dcm")
+    export_report(ct_volume, "report.sr.dcm", nodes, ReportExportOptions(model_name="LesionNet"))
 
 Import: :func:`load_sr` is registered as the "SR" loader of :func:`dicomai_slicer.load_dicom_objects`.
 It loads the referenced series (and the referenced SEG, through ``load_dicom_objects``), then
