@@ -117,10 +117,9 @@ def _cmd_export_seg(args) -> int:
     from .destinations import FileDestination
     from .errors import OutputExistsError
 
+    args.destination = FileDestination(out, args.overwrite)  # --send stores what it wrote
     try:
-        result = write_seg(
-            content, source, FileDestination(out, args.overwrite), _seg_options(requested, args)
-        )
+        result = write_seg(content, source, args.destination, _seg_options(requested, args))
     except OutputExistsError as e:
         raise _cli_words(e) from None
     _finish_export(result, warnings, args)
@@ -144,7 +143,6 @@ def _seg_options(seg_type: str, args):
 
 
 def _finish_export(result, warnings, args) -> None:
-    args.written = [result.path]  # for --send (dicomai.dicomweb.cli)
     from .seg.encode import COMPRESSIONS
 
     compression_name = {v: k for k, v in COMPRESSIONS.items()}.get(result.transfer_syntax_uid, "?")

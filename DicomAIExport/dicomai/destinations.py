@@ -41,6 +41,7 @@ class FolderDestination:
     def __init__(self, folder, overwrite: bool = False) -> None:
         self.folder = Path(folder)
         self.overwrite = overwrite
+        self.written: List[Path] = []  # every file renamed into place, in order
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.folder)!r})"
@@ -65,6 +66,7 @@ class FolderDestination:
         """Temporary paths for ``names``; all renamed into place when the block succeeds."""
         with atomic_outputs([self.path(n) for n in names], overwrite=self.overwrite) as temps:
             yield temps
+        self.written.extend(self.path(n) for n in names)
 
     def write(self, datasets: Sequence, names: Optional[Sequence[str]] = None) -> List[Path]:
         """Write every dataset under a temporary name, then rename all into place."""

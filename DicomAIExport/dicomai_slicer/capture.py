@@ -35,7 +35,7 @@ def capture_view_as_sc(
     import numpy as np
 
     from dicomai.destinations import FolderDestination
-    from dicomai.sc.encode import Picture, sc_datasets
+    from dicomai.sc.encode import Picture, ScOptions, sc_datasets
 
     from .render import ViewOptions, render_view
     from .series import find_source_series
@@ -56,7 +56,8 @@ def capture_view_as_sc(
         description=f"Slicer {VIEW_NAMES.get(view, view)} slice view of series "
         f"{source.series_instance_uid}{shown} burned in",
     )
-    (dataset,) = sc_datasets(source, [picture], series_description=series_description or "Slice view capture")
+    options = ScOptions(series_description=series_description or "Slice view capture")
+    (dataset,) = sc_datasets(source, [picture], options)
     name = f"SC_{VIEW_NAMES.get(view, view)}_{str(dataset.SOPInstanceUID)[-8:]}.dcm"
     destination = out_folder if hasattr(out_folder, "writing") else FolderDestination(out_folder)
     (path,) = destination.write([dataset], destination.name_for(name))

@@ -190,7 +190,8 @@ def _with_server(func):
             if captured is not None:
                 print(captured.getvalue(), end="")
             return status
-        written = getattr(args, "written", None)
+        destination = getattr(args, "destination", None)  # where the export wrote (built once)
+        written = destination.written if destination is not None else None
         if not written:
             from ..errors import DicomAIError
 

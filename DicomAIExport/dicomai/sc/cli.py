@@ -39,7 +39,7 @@ def _default_output(args) -> Path:
 
 def _cmd_export_sc(args) -> int:
     from ..source import read_source_series
-    from .encode import read_picture, sc_datasets, write_sc
+    from .encode import ScOptions, read_picture, sc_datasets, sc_destination, write_sc
 
     if bool(args.image) == bool(args.seg or args.sr):
         raise InputError("give either --image PNG... (pictures) or --seg SEG [--sr SR] (rendered slices)")
@@ -74,16 +74,15 @@ def _cmd_export_sc(args) -> int:
         slices = choose_slices(content, markups, source.grid, args.plane, args.slices)
         pictures = render_slices(source, load_volume(source), content, markups, slices, options)
         description = args.series_description or "Overlay capture"
-    datasets = sc_datasets(
-        source,
-        pictures,
+    sc_options = ScOptions(
         series_description=description,
         series_number=args.series_number,
-        burned_in_annotation=args.burned_in_annotation == "YES",
+        burned_in_annotation=args.burned_in_annotation,
     )
-    out = Path(args.out) if args.out else _default_output(args)
-    written = write_sc(datasets, out, overwrite=args.overwrite)
-    args.written = written  # for --send
+    datasets = sc_datasets(source, pictures, sc_options)
+    # where the files go, chosen once (--send then stores what this destination wrote)
+    args.destination = sc_destination(Path(args.out) if args.out else _default_output(args), args.overwrite)
+    written = write_sc(datasets, args.destination)
     _warn(warnings, args.quiet)
     if args.json:
         print(

@@ -13,11 +13,42 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
+from ..equipment import MANUFACTURER
 from ..errors import InputError
 
-__all__ = ["Picture", "read_picture", "sc_datasets", "write_sc"]
+__all__ = ["Picture", "ScOptions", "read_picture", "sc_datasets", "write_sc"]
 
-MANUFACTURER = "DicomAI"
+
+@dataclass
+class ScOptions:
+    """Options of a Secondary Capture series, with the attribute each one sets.
+
+    Parameters
+    ----------
+    series_description, series_number:
+        Series Description (0008,103E) and Series Number (0020,0011) of the new series.
+    burned_in_annotation:
+        Burned In Annotation (0028,0301): "YES" when the pictures carry text or overlays that may
+        identify the patient (the default: rendered overlays and screenshots do), else "NO".
+    manufacturer:
+        Manufacturer (0008,0070).
+    """
+
+    series_description: str = "Secondary capture"
+    series_number: int = 901
+    burned_in_annotation: bool = True
+    manufacturer: str = MANUFACTURER
+
+    def __post_init__(self) -> None:
+        if isinstance(self.burned_in_annotation, str):
+            text = self.burned_in_annotation.strip().upper()
+            if text not in ("YES", "NO"):
+                raise InputError(f"burned in annotation {self.burned_in_annotation!r} is not YES or NO")
+            self.burned_in_annotation = text == "YES"
+        try:
+            self.series_number = int(self.series_number)
+        except (TypeError, ValueError):
+            raise InputError(f"series number {self.series_number!r} is not an integer") from None
 
 
 @dataclass
@@ -73,13 +104,7 @@ def read_picture(path) -> Picture:
     return Picture(pixels=np.ascontiguousarray(pixels), name=path.name, description=f"picture {path.name}")
 
 
-def sc_datasets(
-    source,
-    pictures: Sequence[Picture],
-    series_description: str = "Secondary capture",
-    series_number: int = 901,
-    burned_in_annotation: bool = True,
-) -> list:
+def sc_datasets(source, pictures: Sequence[Picture], options: Optional[ScOptions] = None) -> list:
     """One Secondary Capture dataset per picture, all in one new series of the source's study.
 
     Parameters
@@ -89,16 +114,14 @@ def sc_datasets(
         is *not* copied: an SC carries no plane geometry).
     pictures:
         :class:`Picture` objects.
-    series_description, series_number:
-        SeriesDescription (0008,103E) and SeriesNumber (0020,0011) of the new series.
-    burned_in_annotation:
-        BurnedInAnnotation (0028,0301): "YES" when the pictures carry text or overlays that may
-        identify the patient (the default: rendered overlays and screenshots do).
+    options:
+        :class:`ScOptions` (series description and number, Burned In Annotation).
     """
     import highdicom as hd
     from pydicom.dataset import Dataset
     from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
+    options = options if options is not None else ScOptions()
     if not pictures:
         raise InputError("no picture to store")
     series_uid = generate_uid()
@@ -121,10 +144,10 @@ def sc_datasets(
             bits_allocated=bits,
             coordinate_system="PATIENT",
             series_instance_uid=series_uid,
-            series_number=series_number,
+            series_number=options.series_number,
             sop_instance_uid=generate_uid(),
             instance_number=number,
-            manufacturer=MANUFACTURER,
+            manufacturer=options.manufacturer,
             patient_orientation=pic.orientation or ("L", "P"),
             transfer_syntax_uid=ExplicitVRLittleEndian,
         )
@@ -132,8 +155,8 @@ def sc_datasets(
             ds.PatientOrientation = None  # type 2C: present, empty (a picture, not a patient plane)
         if "Laterality" not in ds:
             ds.Laterality = None  # type 2C (dciodvfy asks for it): present, empty (unknown / unpaired)
-        ds.SeriesDescription = series_description
-        ds.BurnedInAnnotation = "YES" if burned_in_annotation else "NO"
+        ds.SeriesDescription = options.series_description
+        ds.BurnedInAnnotation = "YES" if options.burned_in_annotation else "NO"
         ds.ManufacturerModelName = "dicomai export-sc"
         if pic.description:
             ds.DerivationDescription = pic.description[:1024]
@@ -163,16 +186,24 @@ def _copy(item):
     return new
 
 
-def write_sc(datasets: Sequence, out, overwrite: bool = False) -> List[Path]:
-    """Write the datasets: ``out`` is a ``.dcm`` file (one dataset) or a folder (``sc-NNN.dcm``)."""
-    from ..destinations import FolderDestination
+def write_sc(datasets: Sequence, destination) -> List[Path]:
+    """Write the datasets through ``destination``, all or nothing; returns the paths.
 
+    A :class:`~dicomai.destinations.FolderDestination` names them ``sc-001.dcm``, ``sc-002.dcm``...;
+    a :class:`~dicomai.destinations.FileDestination` takes exactly one dataset; a path is a file
+    when it ends in ``.dcm`` (and is not a folder), else a folder.
+    """
+    destination = sc_destination(destination)
+    return destination.write(datasets, destination.name_for("sc-{n:03d}.dcm", len(datasets)))
+
+
+def sc_destination(out, overwrite: bool = False):
+    """``out`` as a destination: a path ending in ``.dcm`` (not a folder) is one file, else a folder."""
+    from ..destinations import FileDestination, FolderDestination
+
+    if hasattr(out, "writing"):
+        return out
     out = Path(out)
     if out.suffix.lower() == ".dcm" and not out.is_dir():
-        if len(datasets) != 1:
-            raise InputError(
-                f"--out {str(out)!r} is one file but there are {len(datasets)} images: give a folder"
-            )
-        return FolderDestination(out.parent, overwrite=overwrite).write(datasets, [out.name])
-    names = [f"sc-{i:03d}.dcm" for i in range(1, len(datasets) + 1)]
-    return FolderDestination(out, overwrite=overwrite).write(datasets, names)
+        return FileDestination(out, overwrite=overwrite)
+    return FolderDestination(out, overwrite=overwrite)

@@ -19,6 +19,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 import numpy as np
 
 from ..destinations import as_destination
+from ..equipment import MODEL_NAME, software_versions
 from ..errors import GeometryMismatchError, InputError
 from ..source import SourceSeries
 from .content import SegmentationContent, SegmentInfo
@@ -40,7 +41,6 @@ __all__ = [
 ]
 
 SEG_TYPES = tuple(t.value for t in SegmentationType if t is not SegmentationType.AUTO)
-MODEL_NAME = "DicomAIExtension"
 
 #: Compression name -> transfer syntax UID (:class:`~dicomai.seg.enum.Compression`).
 COMPRESSIONS = {c.value: c.transfer_syntax_uid for c in Compression}
@@ -301,8 +301,6 @@ def write_seg(
     """
     from pydicom.uid import generate_uid
 
-    from .. import __version__
-
     options = options if options is not None else SegOptions()
     destination = as_destination(output)
     destination.check()
@@ -391,7 +389,7 @@ def write_seg(
         "instance_number": int(instance_number),
         "manufacturer": options.manufacturer,
         "manufacturer_model_name": MODEL_NAME,
-        "software_versions": f"dicomai {__version__}",
+        "software_versions": software_versions(),
         "device_serial_number": "0",
         "content_label": _content_label(attrs.get("ContentLabel") or "SEGMENTATION"),
         "content_description": attrs.get("ContentDescription") or None,

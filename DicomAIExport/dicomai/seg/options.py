@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Union
 
+from ..equipment import MANUFACTURER
 from ..errors import InputError
 from .enum import Compression, FractionalType, SegmentAlgorithmType, SegmentationType
 
 __all__ = ["ENGINES", "MANUFACTURER", "SegOptions", "choose_segmentation_type", "to_enum"]
 
 ENGINES = ("auto", "fast", "highdicom")
-MANUFACTURER = "DicomAI"
 
 
 def to_enum(enum_type, value, what: str):

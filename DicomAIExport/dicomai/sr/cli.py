@@ -81,10 +81,8 @@ def _cmd_export_sr(args) -> int:
     )
     report = build_report(source, markups, table, seg, findings, options)
     out = Path(args.out) if args.out else _default_output(args)
-    result = write_sr(
-        report, source, FileDestination(out, args.overwrite), options, segs=[seg.dataset] if seg else []
-    )
-    args.written = [result.path]  # for --send
+    args.destination = FileDestination(out, args.overwrite)  # --send stores what it wrote
+    result = write_sr(report, source, args.destination, options, segs=[seg.dataset] if seg else [])
     all_warnings = warnings + report.warnings + result.warnings
     _warn(all_warnings, args.quiet)
     if args.json:

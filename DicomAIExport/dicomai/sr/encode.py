@@ -20,6 +20,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ..destinations import as_destination
+from ..equipment import MODEL_NAME, software_versions
 from ..errors import InputError
 from ..source import SourceSeries
 from . import concepts as C
@@ -30,7 +31,6 @@ from .viewers import cornerstone_tool, cornerstone_tracking_id
 
 __all__ = ["MANUFACTURER", "SRWriteResult", "write_sr", "ON_SLICE_TOL_MM"]
 
-MODEL_NAME = "DicomAIExtension"
 
 _2D_TYPES = {"POINT": "POINT", "POLYLINE": "POLYLINE", "POLYGON": "POLYLINE"}  # 2D has no POLYGON
 
@@ -490,8 +490,6 @@ def write_sr(
     import highdicom as hd
     from pydicom.uid import generate_uid
 
-    from .. import __version__
-
     options = options if options is not None else ReportOptions()
     destination = as_destination(output)
     destination.check()
@@ -558,7 +556,7 @@ def write_sr(
     )
     sr.SeriesDescription = str(description)[:64]
     sr.ManufacturerModelName = MODEL_NAME
-    sr.SoftwareVersions = f"dicomai {__version__}"
+    sr.SoftwareVersions = software_versions()
     (name,) = destination.name_for(f"{sr.SOPInstanceUID}.dcm")
     output = destination.path(name)
     with destination.writing([name]) as (tmp,):

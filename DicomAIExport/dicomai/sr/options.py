@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Union
 
+from ..equipment import MANUFACTURER
 from ..errors import InputError
 from ..seg.enum import _CaseInsensitive
 from ..seg.options import to_enum
@@ -16,7 +17,6 @@ from .content import DeviceObserver, PersonObserver
 
 __all__ = ["Coordinates", "ReportOptions"]
 
-MANUFACTURER = "DicomAI"
 #: A point lies on a slice when it is at most this far (mm) from the slice plane.
 ON_SLICE_TOL_MM = 1e-3
 
