@@ -254,13 +254,8 @@ class DicomAIExportWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             path = self.logic.captureViewAsDicom(volume, destination, segmentation)
             destination.finish([path])
             text = _("Secondary Capture written: ") + Path(path).name
-            if p.outputToServer:
-                sent = self.logic.sendToServer(
-                    [path],
-                    p.serverUrl.strip(),
-                    p.serverUser.strip() or None,
-                    p.serverPasswordEnv.strip() or None,
-                )
+            sent = destination.sent
+            if sent is not None:
                 text += "\n" + _("{verified}/{total} instance(s) verified on {url}").format(
                     verified=len(sent.verified), total=len(sent.instances), url=sent.url
                 )
@@ -339,15 +334,10 @@ class DicomAIExportLogic(ScriptedLoadableModuleLogic):
             coordinates=parameters.coordinates.value,
             progress=progress,
         )
-        destination.finish(result.paths)
-        if parameters.outputToServer:
-            result.sent = self.sendToServer(
-                result.paths,
-                parameters.serverUrl.strip(),
-                user=parameters.serverUser.strip() or None,
-                passwordEnv=parameters.serverPasswordEnv.strip() or None,
-                progress=progress,
-            )
+        sending = (lambda done, total: progress(done / total, _("sent"))) if progress else None
+        destination.finish(result.paths, progress=sending)
+        if destination.sent is not None:
+            result.sent = destination.sent
         return result
 
     def captureViewAsDicom(self, volumeNode, outputFolder, segmentationNode=None, view="Red"):
@@ -376,11 +366,23 @@ class DicomAIExportLogic(ScriptedLoadableModuleLogic):
 
     @staticmethod
     def outputDestination(parameters):
-        """Where the panel's results go: ``dicomai_slicer.destinations.SlicerDatabaseDestination``
-        (``outputToDatabase``) or a ``dicomai.destinations.FolderDestination``."""
+        """Where the panel's results go, chosen once: ``dicomai_slicer.destinations.
+        SlicerDatabaseDestination`` (``outputToDatabase``) or a ``dicomai.destinations.
+        FolderDestination``, sending to a ``DicomWebDestination`` (``outputToServer``) when the
+        export is done (``destination.finish``)."""
         from dicomai_slicer.destinations import output_destination
 
-        return output_destination(parameters.outputToDatabase, Path(parameters.outputFolder))
+        server = None
+        if parameters.outputToServer:
+            from dicomai.destinations import DicomWebDestination
+            from dicomai.dicomweb import Credentials
+
+            credentials = Credentials(
+                user=parameters.serverUser.strip() or None,
+                password_env=parameters.serverPasswordEnv.strip() or None,
+            )
+            server = DicomWebDestination(parameters.serverUrl.strip(), credentials)
+        return output_destination(parameters.outputToDatabase, Path(parameters.outputFolder), server)
 
     def exportNodes(
         self,

@@ -36,12 +36,18 @@ class FolderDestination:
         Where the files go (created when missing).
     overwrite:
         Replace existing files of the same name (otherwise :class:`OutputExistsError`).
+    send_to:
+        A :class:`DicomWebDestination` that :meth:`finish` stores the files on (and verifies).
     """
 
-    def __init__(self, folder, overwrite: bool = False) -> None:
+    def __init__(
+        self, folder, overwrite: bool = False, send_to: Optional[DicomWebDestination] = None
+    ) -> None:
         self.folder = Path(folder)
         self.overwrite = overwrite
+        self.send_to = send_to
         self.written: List[Path] = []  # every file renamed into place, in order
+        self.sent = None  # the SendReport of finish(), when sending
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.folder)!r})"
@@ -79,8 +85,22 @@ class FolderDestination:
                 pydicom.dcmwrite(str(tmp), ds, enforce_file_format=True)
         return [self.path(n) for n in names]
 
-    def finish(self, paths: Sequence[Path]) -> None:
-        """After a whole export (every file written and checked): nothing to do for a folder."""
+    def finish(self, paths: Sequence[Path], progress=None) -> None:
+        """After a whole export (every file written and checked): store ``paths`` on ``send_to``
+        when given (``progress(done, total)``); nothing else for a folder.
+
+        Raises
+        ------
+        dicomai.dicomweb.DicomWebError
+            Some instance is not verified on the server (the message lists what is missing).
+        """
+        if self.send_to is None:
+            return
+        from .dicomweb import DicomWebError, format_send_report
+
+        self.sent = self.send_to.store(paths, progress=progress)
+        if not self.sent.ok:
+            raise DicomWebError(format_send_report(self.sent))
 
 
 class FileDestination(FolderDestination):
@@ -89,9 +109,9 @@ class FileDestination(FolderDestination):
     Raises :class:`~dicomai.errors.InputError` when a writer has more than one object for it.
     """
 
-    def __init__(self, path, overwrite: bool = False) -> None:
+    def __init__(self, path, overwrite: bool = False, send_to: Optional[DicomWebDestination] = None) -> None:
         self.file = Path(path)
-        super().__init__(self.file.parent, overwrite)
+        super().__init__(self.file.parent, overwrite, send_to)
 
     def __repr__(self) -> str:
         return f"FileDestination({str(self.file)!r})"

@@ -26,7 +26,7 @@ class SlicerDatabaseDestination(FolderDestination):
     never opened).
     """
 
-    def __init__(self, database=None, overwrite: bool = False) -> None:
+    def __init__(self, database=None, overwrite: bool = False, send_to=None) -> None:
         import slicer
 
         database = database if database is not None else getattr(slicer, "dicomDatabase", None)
@@ -36,17 +36,19 @@ class SlicerDatabaseDestination(FolderDestination):
             raise InputError("There is no DICOM database: open the DICOM module once, or export to a folder.")
         self.database = database
         base = database.databaseDirectory or os.path.join(slicer.app.temporaryPath, "DicomAIExport")
-        super().__init__(Path(base) / "DicomAIExport" / time.strftime("%Y%m%d_%H%M%S"), overwrite)
+        super().__init__(Path(base) / "DicomAIExport" / time.strftime("%Y%m%d_%H%M%S"), overwrite, send_to)
 
-    def finish(self, paths: Sequence[Path]) -> None:
-        """Import the folder's files into the database."""
+    def finish(self, paths: Sequence[Path], progress=None) -> None:
+        """Import the folder's files into the database, then send them (``send_to``)."""
         from DICOMLib import DICOMUtils
 
         DICOMUtils.importDicom(str(self.folder))
+        super().finish(paths, progress)
 
 
-def output_destination(to_database: bool, folder=None):
-    """Where the panel's results go: the DICOM database, else ``folder``."""
+def output_destination(to_database: bool, folder=None, send_to=None):
+    """Where the panel's results go: the DICOM database, else ``folder``; and then ``send_to``
+    (a :class:`dicomai.destinations.DicomWebDestination`) when given."""
     if to_database:
-        return SlicerDatabaseDestination()
-    return FolderDestination(folder)
+        return SlicerDatabaseDestination(send_to=send_to)
+    return FolderDestination(folder, send_to=send_to)
