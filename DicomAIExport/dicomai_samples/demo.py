@@ -1,8 +1,8 @@
 """The DicomAI demo: an AI segmentation and a measurement in Slicer -> DICOM SEG + SR -> back, checked.
 
-    python -m dicomai_slicer.demo [--out demo-output] [--quick]
+    python -m dicomai_samples.demo [--out demo-output] [--quick]
 
-1. writes a synthetic abdominal CT (dicomai.synthetic.phantom) as a DICOM series, with random
+1. writes a synthetic abdominal CT (dicomai_samples.phantom) as a DICOM series, with random
    file names and reversed instance numbers, so that only sorting by position gets it right;
 2. loads it with ``load_dicom_series`` into a fresh headless Slicer scene;
 3. makes the "AI result" a real segmentation node the way a Slicer extension does (labelmap +
@@ -32,6 +32,11 @@ from typing import Callable, List, Optional
 
 import numpy as np
 
+from .grids import make_grid
+from .phantom import phantom, phantom_segments
+from .segments import dcmqi_metadata
+from .series import write_series
+
 __all__ = ["DemoReport", "main", "run_demo"]
 
 FULL_SHAPE = (100, 256, 256)
@@ -40,7 +45,7 @@ QUICK_SHAPE = (40, 128, 128)
 QUICK_SPACING = (2.5, 3.0, 3.0)
 COLOUR_TOLERANCE = 2  # 0-255 units: RGB -> CIELab (16-bit) -> RGB round-off
 ALGORITHM = ("DicomAI phantom model", "1.0")
-LESION_VALUE = 5  # dicomai.synthetic.phantom's label of the liver lesion
+LESION_VALUE = 5  # dicomai_samples.phantom's label of the liver lesion
 
 
 @dataclass
@@ -67,7 +72,7 @@ def _fresh_scene(previous=None):
     """A new empty scene: create_scene() headless, the application's cleared scene in Slicer."""
     import slicer
 
-    from .scene import close_scene, create_scene, in_slicer_application
+    from dicomai_slicer.scene import close_scene, create_scene, in_slicer_application
 
     if in_slicer_application():
         slicer.mrmlScene.Clear(0)
@@ -82,7 +87,6 @@ def _phantom_codes():
     from pydicom.sr.codedict import codes
 
     from dicomai.coding import code_from_dict
-    from dicomai.synthetic import phantom_segments
 
     out = {}
     for d in phantom_segments():
@@ -108,8 +112,7 @@ def _make_ai_segmentation(scene, volume, labels, meta):
     import slicer
 
     from dicomai.coding import terminology_to_string
-
-    from .segmentation import TAG_DESCRIPTION, set_terminology
+    from dicomai_slicer.segmentation import TAG_DESCRIPTION, set_terminology
 
     labelmap = scene.AddNewNodeByClass("vtkMRMLLabelMapVolumeNode", "model output")
     slicer.util.updateVolumeFromArray(labelmap, labels)
@@ -142,8 +145,7 @@ def _make_ai_segmentation(scene, volume, labels, meta):
 
 def _segment_row(report, segment, mask_back, expected_mask, meta_entry):
     from dicomai.coding import codes_equal, format_code, terminology_from_string
-
-    from .segmentation import get_terminology
+    from dicomai_slicer.segmentation import get_terminology
 
     name, rgb, category, typ, modifier, region, _desc = meta_entry
     voxels_ok = bool(np.array_equal(mask_back, expected_mask))
@@ -212,13 +214,11 @@ def run_demo(
     """Run the demo into ``out_dir``; returns a :class:`DemoReport` (``report.ok``)."""
     import slicer
 
-    from dicomai import synthetic
-
-    from .export import export_segmentation
-    from .loader import load_dicom_objects
-    from .report import export_report
-    from .series import load_dicom_series
-    from .subject_hierarchy import dicom_reference, subject_hierarchy_node
+    from dicomai_slicer.export import export_segmentation
+    from dicomai_slicer.loader import load_dicom_objects
+    from dicomai_slicer.report import export_report
+    from dicomai_slicer.series import load_dicom_series
+    from dicomai_slicer.subject_hierarchy import dicom_reference, subject_hierarchy_node
 
     report = DemoReport()
     out = Path(out_dir).resolve()
@@ -228,14 +228,14 @@ def run_demo(
 
     # 1. the CT, as DICOM files named at random
     log(f"DicomAI demo: phantom CT {shape[2]}x{shape[1]}x{shape[0]} -> {out}")
-    grid = synthetic.make_grid(shape, spacing, orientation="axial")
-    ct, labels, _ = synthetic.phantom(shape)
+    grid = make_grid(shape, spacing, orientation="axial")
+    ct, labels, _ = phantom(shape)
     meta = _phantom_codes()
     ct_dir = out / "ct"
     if ct_dir.exists():
         for old in ct_dir.glob("*.dcm"):
             old.unlink()
-    series = synthetic.write_series(
+    series = write_series(
         ct_dir,
         ct,
         grid,
@@ -252,7 +252,7 @@ def run_demo(
     report.check(
         np.array_equal(slicer.util.arrayFromVolume(volume), ct), "CT voxels differ after load_dicom_series"
     )
-    from ._images import grid_of_volume
+    from dicomai_slicer._images import grid_of_volume
 
     report.check(grid_of_volume(volume).matches(grid), "CT geometry differs after load_dicom_series")
     t = _step(report, log, "loaded the CT (load_dicom_series)", t)
@@ -331,7 +331,7 @@ def run_demo(
         _check_hierarchy(report, volume, loaded, dicom_reference, subject_hierarchy_node)
         t = _step(report, log, "checked every segment", t)
         if render:
-            from .render import render_view
+            from dicomai_slicer.render import render_view
 
             # axial through the small lesion (liver, lesion, spleen); coronal through the spleen,
             # which also cuts the liver and both kidneys
@@ -363,7 +363,7 @@ def run_demo(
 def _make_lesion_line(scene, volume, lesion_mask):
     """A line across the lesion's widest extent along the image rows, at its centre slice (RAS)."""
 
-    from ._images import grid_of_volume
+    from dicomai_slicer._images import grid_of_volume
 
     idx = np.argwhere(lesion_mask)
     k, r = (int(round(v)) for v in idx[:, :2].mean(axis=0))
@@ -424,7 +424,6 @@ def _check_hierarchy(report, volume, segmentation, dicom_reference, subject_hier
 def _cli_round_trip(report, out, ct_dir, labels, grid, log, t) -> float:
     import json
 
-    from dicomai import synthetic
     from dicomai.cli import main as cli_main
     from dicomai.imageio import read_labelmap, write_image
 
@@ -434,9 +433,7 @@ def _cli_round_trip(report, out, ct_dir, labels, grid, log, t) -> float:
     metadata = cli_dir / "model-output.json"
     write_image(labelmap, labels, grid)
     metadata.write_text(
-        json.dumps(
-            synthetic.dcmqi_metadata(synthetic.phantom_segments(), SeriesDescription="CLI export"), indent=2
-        )
+        json.dumps(dcmqi_metadata(phantom_segments(), SeriesDescription="CLI export"), indent=2)
     )
     seg = cli_dir / "cli-result.seg.dcm"
     back = cli_dir / "cli-roundtrip.nrrd"
@@ -472,7 +469,9 @@ def _run_cli(cli_main, args, log) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dicomai_slicer.demo", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m dicomai_samples.demo", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--out", default="demo-output", help="output folder (default demo-output)")
     parser.add_argument("--quick", action="store_true", help="a small phantom (a few seconds)")
     parser.add_argument("--no-render", action="store_true", help="skip the PNG views")
