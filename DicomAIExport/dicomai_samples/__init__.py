@@ -17,9 +17,9 @@ this package; it imports them. The pure modules use numpy, pydicom and the core 
 
 The MRML samples import ``slicer`` (slicer-core or the application) and are imported explicitly:
 
-- :mod:`.scene`: the phantom's AI segmentation and a lesion line as Slicer nodes;
+- :mod:`.nodes`: the phantom's AI segmentation and a lesion line as Slicer nodes;
 - :mod:`.demo`: the demo (``python -m dicomai_samples.demo``), run by ``make demo`` and the
-  DicomAIExport module's self-test.
+  DicomAIExport module's self-test; :mod:`.demo_checks` holds its checks.
 """
 
 from __future__ import annotations
@@ -28,11 +28,12 @@ from .grids import make_grid
 from .labelmaps import many_segments_labelmap
 from .phantom import phantom, phantom_segments
 from .segments import dcmqi_metadata
-from .series import DEFAULT_DATETIME, SeriesInfo, write_series
+from .series import DEFAULT_DATETIME, SeriesInfo, SeriesOptions, write_series
 
 __all__ = [
     "DEFAULT_DATETIME",
     "SeriesInfo",
+    "SeriesOptions",
     "dcmqi_metadata",
     "make_grid",
     "many_segments_labelmap",

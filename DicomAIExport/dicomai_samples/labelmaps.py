@@ -122,8 +122,6 @@ def many_segments_labelmap(shape: Sequence[int], n_segments: int, seed: int = 0)
         dcmqi-style descriptions (labelID 1..n). Types are real SNOMED CT codes of CID 7151
         (organs, vertebrae, then cycling over CID 7151) with their category from CID 7191-7198.
     """
-    from pydicom.sr.codedict import codes
-
     shape = tuple(int(v) for v in shape)
     if len(shape) != 3 or min(shape) < 1:
         raise ValueError(f"shape must be 3 positive integers (slices, rows, columns), got {shape!r}")
@@ -133,26 +131,34 @@ def many_segments_labelmap(shape: Sequence[int], n_segments: int, seed: int = 0)
         raise ValueError(f"n_segments must be 1..65535, got {n_segments!r}")
     if n > K * R * C:
         raise ValueError(f"{n} segments do not fit in {K * R * C} voxels")
-    dtype = np.uint8 if n <= 255 else np.uint16
-    labels = np.zeros(shape, dtype)
-    rng = np.random.default_rng(seed)
-    axes = _Axes(shape)
-    anatomy = codes.cid7150.AnatomicalStructure
-
     n_large = min(n, max(1, int(round(math.sqrt(n) / 2.0))))
     n_vert = max(0, min(len(_VERTEBRAE), (n - n_large) // 3, K // 2))
-    n_small = n - n_large - n_vert
-    segments = []
-    used_types = set()
-    label_counts: dict = {}
+    builder = _LabelMapBuilder(shape, np.uint8 if n <= 255 else np.uint16, seed)
+    builder.add_organs(n_large)
+    builder.add_vertebrae(n_large, n_vert)
+    builder.add_small_structures(n_large + n_vert, n - n_large - n_vert)
+    return builder.labels, builder.segments
 
-    def add_segment(label_id, type_code, category, modifier=None, description="", rgb=None):
+
+class _LabelMapBuilder:
+    """Paints segments into a label map and describes each (labels are given in increasing order)."""
+
+    def __init__(self, shape: tuple, dtype, seed: int) -> None:
+        self.labels = np.zeros(shape, dtype)
+        self.segments: list = []
+        self.rng = np.random.default_rng(seed)
+        self.axes = _Axes(shape)
+        self._used_types: set = set()
+        self._name_counts: dict = {}
+
+    def describe(self, label_id, type_code, category, modifier=None, description="", rgb=None) -> None:
+        """Append the segment's description; a repeated name gets a number ("Liver 2")."""
         name = type_code.meaning if modifier is None else f"{modifier.meaning} {type_code.meaning.lower()}"
-        label_counts[name] = label_counts.get(name, 0) + 1
-        if label_counts[name] > 1:
-            name = f"{name} {label_counts[name]}"
-        used_types.add(type_code.value)
-        segments.append(
+        self._name_counts[name] = self._name_counts.get(name, 0) + 1
+        if self._name_counts[name] > 1:
+            name = f"{name} {self._name_counts[name]}"
+        self._used_types.add(type_code.value)
+        self.segments.append(
             _segment_dict(
                 label_id,
                 name,
@@ -165,92 +171,102 @@ def many_segments_labelmap(shape: Sequence[int], n_segments: int, seed: int = 0)
             )
         )
 
-    # ---- large organs: one per cell of a g x g lattice over the anterior 70% of the rows
-    g = int(math.ceil(math.sqrt(n_large)))
-    y_lo, y_hi, x_lo, x_hi = -0.9, 0.45, -0.9, 0.9
-    cell_y, cell_x = (y_hi - y_lo) / g, (x_hi - x_lo) / g
-    for i in range(n_large):
-        label_id = i + 1
-        gy, gx = divmod(i, g)
-        cy = y_lo + (gy + 0.5) * cell_y + rng.uniform(-0.05, 0.05) * cell_y
-        cx = x_lo + (gx + 0.5) * cell_x + rng.uniform(-0.05, 0.05) * cell_x
-        cz = rng.uniform(0.4, 0.6)
-        semi = (
-            rng.uniform(0.2, 0.35),
-            0.42 * cell_y * rng.uniform(0.75, 1.0),
-            0.42 * cell_x * rng.uniform(0.75, 1.0),
-        )
-        found = _ellipsoid(axes, (cz, cy, cx), semi)
-        if found is not None:
-            region, mask = found
-            labels[region][mask] = label_id
-        organ, side = _LARGE_ORGANS[i % len(_LARGE_ORGANS)]
-        type_code = getattr(codes.SCT, organ)
-        add_segment(
-            label_id,
-            type_code,
-            anatomy,
-            getattr(codes.SCT, side) if side else None,
-            "synthetic organ",
-            _SLICER_COLOURS.get(organ),
-        )
+    def add_organs(self, count: int) -> None:
+        """Labels ``1..count``: large organs, one per cell of a g x g lattice over the anterior 70%
+        of the rows."""
+        from pydicom.sr.codedict import codes
 
-    # ---- vertebrae: a column behind the organs, bottom (L5) to top
-    if n_vert:
-        height = K / n_vert
-        yc, xc = 0.72, 0.0
-        ring = _ellipse2d(axes, (yc, xc), (0.12, 0.14))
-        for j in range(n_vert):
-            label_id = n_large + j + 1
+        rng = self.rng
+        g = int(math.ceil(math.sqrt(count)))
+        y_lo, y_hi, x_lo, x_hi = -0.9, 0.45, -0.9, 0.9
+        cell_y, cell_x = (y_hi - y_lo) / g, (x_hi - x_lo) / g
+        for i in range(count):
+            label_id = i + 1
+            gy, gx = divmod(i, g)
+            cy = y_lo + (gy + 0.5) * cell_y + rng.uniform(-0.05, 0.05) * cell_y
+            cx = x_lo + (gx + 0.5) * cell_x + rng.uniform(-0.05, 0.05) * cell_x
+            cz = rng.uniform(0.4, 0.6)
+            semi = (
+                rng.uniform(0.2, 0.35),
+                0.42 * cell_y * rng.uniform(0.75, 1.0),
+                0.42 * cell_x * rng.uniform(0.75, 1.0),
+            )
+            found = _ellipsoid(self.axes, (cz, cy, cx), semi)
+            if found is not None:
+                region, mask = found
+                self.labels[region][mask] = label_id
+            organ, side = _LARGE_ORGANS[i % len(_LARGE_ORGANS)]
+            modifier = getattr(codes.SCT, side) if side else None
+            anatomy = codes.cid7150.AnatomicalStructure
+            rgb = _SLICER_COLOURS.get(organ)
+            self.describe(label_id, getattr(codes.SCT, organ), anatomy, modifier, "synthetic organ", rgb)
+
+    def add_vertebrae(self, first: int, count: int) -> None:
+        """Labels ``first+1..first+count``: a column behind the organs, bottom (L5) to top."""
+        from pydicom.sr.codedict import codes
+
+        if not count:
+            return
+        height = self.axes.K / count
+        ring = _ellipse2d(self.axes, (0.72, 0.0), (0.12, 0.14))
+        anatomy = codes.cid7150.AnatomicalStructure
+        for j in range(count):
+            label_id = first + j + 1
             k0 = int(round(j * height))
             k1 = int(round((j + 1) * height))
             if k1 - k0 >= 3:
                 k1 -= 1  # a disc gap
-            labels[k0:k1][:, ring] = label_id
-            add_segment(label_id, getattr(codes.SCT, _VERTEBRAE[j]), anatomy, None, "synthetic vertebra")
+            self.labels[k0:k1][:, ring] = label_id
+            self.describe(label_id, getattr(codes.SCT, _VERTEBRAE[j]), anatomy, None, "synthetic vertebra")
 
-    # ---- small structures, placed at random where the volume is free
-    table = [t for t in _property_types() if t[0].value not in used_types]
-    vox_y, vox_x = 2.0 / R, 2.0 / C
-    for j in range(n_small):
-        label_id = n_large + n_vert + j + 1
+    def add_small_structures(self, first: int, count: int) -> None:
+        """Labels ``first+1..first+count``: small structures placed at random where the volume is
+        free (one voxel when no ellipsoid fits), typed by cycling over CID 7151's unused codes."""
+        table = [t for t in _property_types() if t[0].value not in self._used_types]
+        for j in range(count):
+            label_id = first + j + 1
+            semi, description = self._small_shape(j)
+            if not self._place_at_random(label_id, semi):
+                _place_single_voxel(self.labels, label_id, self.rng)
+            type_code, category = table[j % len(table)]
+            self.describe(label_id, type_code, category, None, description)
+
+    def _small_shape(self, j: int) -> tuple:
+        """``(semi-axes, description)`` of the ``j``-th small structure: 4 in 10 short thin vessels
+        along the slices, 5 nodules or small organs, 1 mid-sized structure."""
+        rng, K = self.rng, self.axes.K
+        vox_y, vox_x = 2.0 / self.axes.R, 2.0 / self.axes.C
         kind = j % 10
-        if kind < 4:  # short thin vessel along the slices
+        if kind < 4:
             semi = (
                 rng.integers(2, 7) / K,
                 rng.uniform(1.0, 2.5) * max(vox_y, 0.004),
                 rng.uniform(1.0, 2.5) * max(vox_x, 0.004),
             )
-            description = "synthetic vessel segment"
-        elif kind < 9:  # nodule / small organ
+            return semi, "synthetic vessel segment"
+        if kind < 9:
             semi = (rng.uniform(1.0, 4.0) / K, rng.uniform(0.015, 0.05), rng.uniform(0.015, 0.05))
-            description = "synthetic small structure"
-        else:  # mid-sized structure
-            semi = (rng.uniform(4.0, 12.0) / K, rng.uniform(0.05, 0.09), rng.uniform(0.05, 0.09))
-            description = "synthetic structure"
-        placed = False
+            return semi, "synthetic small structure"
+        semi = (rng.uniform(4.0, 12.0) / K, rng.uniform(0.05, 0.09), rng.uniform(0.05, 0.09))
+        return semi, "synthetic structure"
+
+    def _place_at_random(self, label_id: int, semi: tuple) -> bool:
+        """Paint an ellipsoid where every voxel is free: 25 random centres, then 40% smaller, 6 times."""
+        rng = self.rng
         for _attempt in range(6):
             for _try in range(25):
                 center = (rng.uniform(0.0, 1.0), rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0))
-                found = _ellipsoid(axes, center, semi)
+                found = _ellipsoid(self.axes, center, semi)
                 if found is None:
                     continue
                 region, mask = found
-                view = labels[region]
+                view = self.labels[region]
                 if view[mask].any():
                     continue
                 view[mask] = label_id
-                placed = True
-                break
-            if placed:
-                break
+                return True
             semi = tuple(s * 0.6 for s in semi)
-        if not placed:
-            _place_single_voxel(labels, label_id, rng)
-        type_code, category = table[j % len(table)]
-        add_segment(label_id, type_code, category, None, description)
-
-    return labels, segments
+        return False
 
 
 def _place_single_voxel(labels: np.ndarray, label_id: int, rng) -> None:

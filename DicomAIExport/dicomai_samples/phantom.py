@@ -100,14 +100,27 @@ def phantom(shape: Sequence[int] = (40, 128, 128), seed: int = 0) -> tuple:
     shape = tuple(int(v) for v in shape)
     if len(shape) != 3 or min(shape) < 1:
         raise ValueError(f"shape must be 3 positive integers (slices, rows, columns), got {shape!r}")
-    K, R, C = shape
     axes = _Axes(shape)
-    hu = _HU
+    base, inner, disc_area = _in_plane_anatomy(axes)
+    ct = np.empty(shape, np.int16)
+    labels = np.zeros(shape, np.uint8)
+    rng = np.random.default_rng(seed)
+    chunk = max(1, (1 << 21) // (shape[1] * shape[2]))  # slices per ~2M voxels
+    for k0 in range(0, shape[0], chunk):
+        k1 = min(shape[0], k0 + chunk)
+        ct[k0:k1] = _paint_slab(axes, (k0, k1), (base, inner, disc_area), labels[k0:k1], rng)
+    return ct, labels, phantom_segments()
 
-    # ---- in-plane anatomy, the same on every slice (float32, one slice)
+
+def _in_plane_anatomy(axes: _Axes) -> tuple:
+    """The anatomy that is the same on every slice: ``(HU slice, inside-the-body mask, disc area)``.
+
+    Body wall (fat, then soft tissue), vertebral body and arch, spinal canal, aorta and vena cava.
+    """
+    hu = _HU
     body = _ellipse2d(axes, (0.02, 0.0), (0.68, 0.88))
     inner = _ellipse2d(axes, (0.02, 0.0), (0.60, 0.80))
-    base = np.full((R, C), hu["air"], np.float32)
+    base = np.full((axes.R, axes.C), hu["air"], np.float32)
     base[body] = hu["fat"]
     base[inner] = hu["soft"]
     vb_outer = _ellipse2d(axes, (0.42, 0.0), (0.11, 0.11))
@@ -120,12 +133,24 @@ def phantom(shape: Sequence[int] = (40, 128, 128), seed: int = 0) -> tuple:
     base[vb_inner] = hu["cancellous"]
     base[_ellipse2d(axes, (0.22, 0.07), (0.055, 0.055))] = hu["aorta"]
     base[_ellipse2d(axes, (0.20, -0.15), (0.06, 0.06))] = hu["ivc"]
-    # intervertebral discs: every eighth of the volume, a slab ~2% of it thick
-    zz = axes.z * 8.0
-    disc_slices = np.abs(zz - np.round(zz)) * (K / 8.0) < max(0.5, 0.08 * K / 8.0)
+    return base, inner, vb_inner
 
-    # ---- 3D structures, painted in this order (later ones win)
-    inner_k = inner[None]
+
+def _disc_slices(axes: _Axes) -> np.ndarray:
+    """Intervertebral discs: every eighth of the volume, a slab ~2% of it thick."""
+    zz = axes.z * 8.0
+    return np.abs(zz - np.round(zz)) * (axes.K / 8.0) < max(0.5, 0.08 * axes.K / 8.0)
+
+
+def _scaled(shape_def, factor, shift=(0.0, 0.0, 0.0)):
+    (c, s) = shape_def
+    return tuple(a + b for a, b in zip(c, shift)), tuple(v * factor for v in s)
+
+
+def _structures() -> list:
+    """``((center, semi-axes), HU, label or None)`` of the 3D structures, painted in this order
+    (later ones win); centres and semi-axes (z, y, x) in normalised units."""
+    hu = _HU
     liver_main = ((0.70, -0.02, -0.38), (0.26, 0.42, 0.36))
     liver_left_lobe = ((0.78, -0.30, -0.02), (0.12, 0.16, 0.30))
     spleen = ((0.72, 0.22, 0.50), (0.14, 0.20, 0.16))
@@ -133,52 +158,44 @@ def phantom(shape: Sequence[int] = (40, 128, 128), seed: int = 0) -> tuple:
     kidney_l = ((0.43, 0.36, 0.33), (0.13, 0.14, 0.11))
     lesion = ((0.72, -0.05, -0.45), (0.06, 0.07, 0.07))
     gas = ((0.86, -0.35, 0.32), (0.05, 0.08, 0.10))
-
-    def scaled(shape_def, factor, shift=(0.0, 0.0, 0.0)):
-        (c, s) = shape_def
-        return tuple(a + b for a, b in zip(c, shift)), tuple(v * factor for v in s)
-
-    # (center/semi, HU, label or None)
-    structures = [
+    return [
         (gas, hu["gas"], None),
-        (scaled(kidney_r, 1.35), hu["fat"], None),
-        (scaled(kidney_l, 1.35), hu["fat"], None),
+        (_scaled(kidney_r, 1.35), hu["fat"], None),
+        (_scaled(kidney_l, 1.35), hu["fat"], None),
         (liver_main, hu["liver"], 1),
         (liver_left_lobe, hu["liver"], 1),
         (spleen, hu["spleen"], 2),
         (kidney_r, hu["kidney"], 3),
-        (scaled(kidney_r, 0.45, (0.0, 0.0, 0.04)), hu["sinus"], 3),
+        (_scaled(kidney_r, 0.45, (0.0, 0.0, 0.04)), hu["sinus"], 3),
         (kidney_l, hu["kidney"], 4),
-        (scaled(kidney_l, 0.45, (0.0, 0.0, -0.04)), hu["sinus"], 4),
+        (_scaled(kidney_l, 0.45, (0.0, 0.0, -0.04)), hu["sinus"], 4),
         (lesion, hu["lesion"], 5),
     ]
 
-    ct = np.empty(shape, np.int16)
-    labels = np.zeros(shape, np.uint8)
-    rng = np.random.default_rng(seed)
-    chunk = max(1, (1 << 21) // (R * C))
-    for k0 in range(0, K, chunk):
-        k1 = min(K, k0 + chunk)
-        vol = np.empty((k1 - k0, R, C), np.float32)
-        vol[...] = base
-        for i in np.flatnonzero(disc_slices[k0:k1]):
-            vol[i][vb_inner] = hu["disc"]
-        lab = labels[k0:k1]
-        for (center, semi), value, label in structures:
-            found = _ellipsoid(axes, center, semi, (k0, k1))
-            if found is None:
-                continue
-            (ks, rs, cs), mask = found
-            mask &= inner_k[:, rs, cs]
-            local = (slice(ks.start - k0, ks.stop - k0), rs, cs)
-            vol[local][mask] = value
-            if label is not None:
-                lab[local][mask] = label
-        noise = rng.standard_normal(vol.shape, dtype=np.float32)
-        noise *= 10.0
-        vol += noise
-        del noise
-        np.rint(vol, out=vol)
-        np.clip(vol, -1024, 3071, out=vol)
-        ct[k0:k1] = vol
-    return ct, labels, phantom_segments()
+
+def _paint_slab(axes: _Axes, k_range: tuple, anatomy: tuple, lab: np.ndarray, rng) -> np.ndarray:
+    """HU of slices ``k_range`` (with noise, rounded and clipped); paints their labels into ``lab``."""
+    k0, k1 = k_range
+    base, inner, disc_area = anatomy
+    vol = np.empty((k1 - k0, axes.R, axes.C), np.float32)
+    vol[...] = base
+    for i in np.flatnonzero(_disc_slices(axes)[k0:k1]):
+        vol[i][disc_area] = _HU["disc"]
+    inner_k = inner[None]
+    for (center, semi), value, label in _structures():
+        found = _ellipsoid(axes, center, semi, (k0, k1))
+        if found is None:
+            continue
+        (ks, rs, cs), mask = found
+        mask &= inner_k[:, rs, cs]
+        local = (slice(ks.start - k0, ks.stop - k0), rs, cs)
+        vol[local][mask] = value
+        if label is not None:
+            lab[local][mask] = label
+    noise = rng.standard_normal(vol.shape, dtype=np.float32)
+    noise *= 10.0
+    vol += noise
+    del noise
+    np.rint(vol, out=vol)
+    np.clip(vol, -1024, 3071, out=vol)
+    return vol

@@ -20,6 +20,7 @@ import dicomai_samples as samples
 # recorded with the pre-refactor dicomai.synthetic (commit a6af65c), numpy 2.x and 1.26, pydicom 3.0.2
 GOLDEN = {
     "phantom": "e01cda8d4c164e9d07de5deae2e6a2fa",
+    "phantom512": "989ebd1d4020d097",
     "ct": "1eee8aae63ed8df8",
     "mr": "415f8acbe556ef0b",
     "pt": "686704fab4dfa02e",
@@ -74,6 +75,12 @@ def _ramp(shape) -> np.ndarray:
 def test_phantom_and_its_segments_are_unchanged():
     ct, labels, segments = samples.phantom((16, 48, 40))
     assert _array_digest(ct, labels) + _json_digest(segments) == GOLDEN["phantom"]
+
+
+def test_phantom_painted_in_two_slabs_is_unchanged():
+    """512 x 512 slices are painted 8 at a time: the noise continues across slabs."""
+    ct, labels, _ = samples.phantom((12, 512, 512), seed=3)
+    assert _array_digest(ct, labels) == GOLDEN["phantom512"]
 
 
 def test_phantom_ct_series_with_random_names_and_reversed_numbers_is_unchanged(tmp_path):

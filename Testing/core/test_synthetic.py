@@ -294,6 +294,36 @@ def test_write_series_rejects_bad_input(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_series_options_are_checked_once_on_construction():
+    assert samples.SeriesOptions(modality="pet").modality == "PT"
+    assert samples.SeriesOptions(modality="mr").modality == "MR"
+    with pytest.raises(ValueError, match="modality 'US'"):
+        samples.SeriesOptions(modality="US")
+    with pytest.raises(ValueError, match="file_names"):
+        samples.SeriesOptions(file_names="alphabetical")
+    with pytest.raises(ValueError, match="MR Image Storage has no rescale"):
+        samples.SeriesOptions(modality="MR", rescale_slope=2.0)
+    with pytest.raises(ValueError, match="PET RescaleIntercept"):
+        samples.SeriesOptions(modality="PT", rescale_intercept=1)
+
+
+def test_options_object_and_keyword_fields_write_the_same_series(tmp_path):
+    g = samples.make_grid((3, 6, 5), (2.0, 1.0, 1.0))
+    vol = _volume(g.shape)
+    options = samples.SeriesOptions(modality="MR", uid_seed="same", file_names="slice", series_number=4)
+    a = samples.write_series(tmp_path / "a", vol, g, options)
+    b = samples.write_series(
+        tmp_path / "b", vol, g, modality="MR", uid_seed="same", file_names="slice", series_number=4
+    )
+    c = samples.write_series(
+        tmp_path / "c", vol, g, options, series_number=5
+    )  # a field replaces the option's
+    assert _names(a) == _names(b) and a.sop_instance_uids == b.sop_instance_uids
+    for fa, fb in zip(a.files, b.files):
+        assert Path(fa).read_bytes() == Path(fb).read_bytes()
+    assert pydicom.dcmread(c.files[0]).SeriesNumber == 5 and c.modality == "MR"
+
+
 # ------------------------------------------------------------------------------------------ phantom
 @pytest.fixture(scope="module")
 def phantom_128():
