@@ -15,6 +15,8 @@ import weakref
 from pathlib import Path
 from typing import Optional
 
+from dicomai.errors import SetupError
+
 __all__ = [
     "application_logic",
     "close_scene",
@@ -107,14 +109,14 @@ def create_scene(terminology_directory=None):
 
     Raises
     ------
-    RuntimeError
+    dicomai.errors.SetupError
         Inside the Slicer application, which has its own scene.
     """
     import slicer
     from vtkmodules.vtkCommonCore import vtkCollection, vtkObject, vtkOutputWindow
 
     if in_slicer_application():
-        raise RuntimeError(
+        raise SetupError(
             "create_scene() is for slicer-core outside the Slicer application; inside Slicer use "
             "slicer.mrmlScene"
         )
@@ -183,7 +185,10 @@ def close_scene(scene=None) -> None:
     closed this way when the interpreter exits. Never call it on the application's scene.
     """
     if in_slicer_application():
-        raise RuntimeError("close_scene() is for headless scenes; the application owns slicer.mrmlScene")
+        raise SetupError(
+            "close_scene() is for headless scenes; inside Slicer clear the application's scene with "
+            "slicer.mrmlScene.Clear(0)"
+        )
     scene = current_scene(scene)
     for node in list(scene.GetNodesByClass("vtkMRMLSegmentationNode")):
         segmentation = node.GetSegmentation()
@@ -214,7 +219,7 @@ def application_logic():
         return get()
     if _STATE["app"] is not None:
         return _STATE["app"]
-    raise RuntimeError("no Slicer application logic: call dicomai_slicer.create_scene() first")
+    raise SetupError("no Slicer application logic: call dicomai_slicer.create_scene() first")
 
 
 def current_scene(scene=None):
@@ -223,5 +228,5 @@ def current_scene(scene=None):
 
     scene = scene if scene is not None else getattr(slicer, "mrmlScene", None)
     if scene is None:
-        raise RuntimeError("no MRML scene: call dicomai_slicer.create_scene() first (outside Slicer)")
+        raise SetupError("no MRML scene: call dicomai_slicer.create_scene() first (outside Slicer)")
     return scene
