@@ -113,7 +113,7 @@ def create_scene(terminology_directory=None):
         Inside the Slicer application, which has its own scene.
     """
     import slicer
-    from vtkmodules.vtkCommonCore import vtkCollection, vtkObject, vtkOutputWindow
+    from vtkmodules.vtkCommonCore import vtkOutputWindow
 
     if in_slicer_application():
         raise SetupError(
@@ -130,6 +130,30 @@ def create_scene(terminology_directory=None):
     crosshair = slicer.vtkMRMLCrosshairNode()
     crosshair.SetCrosshairName("default")
     scene.AddNode(crosshair)
+    app = _new_application_logic(scene)
+    logics = _add_module_logics(scene, app, terminology_directory)
+    slicer.vtkMRMLSliceNode.AddDefaultSliceOrientationPresets(scene, True)
+
+    slicer.mrmlScene = scene
+    modules = getattr(slicer, "modules", None)
+    if modules is None:
+        modules = types.SimpleNamespace()
+        slicer.modules = modules
+    for name, logic in logics.items():
+        setattr(modules, name.lower(), types.SimpleNamespace(logic=(lambda lg=logic: lg)))
+    _STATE.update(scene=scene, app=app, logics=logics)
+    if not _CREATED:
+        atexit.register(_close_created_scenes)
+    _CREATED.add(scene)
+    return scene
+
+
+def _new_application_logic(scene):
+    """The application logic with the default colour tables, registered with the slice and 3D
+    displayable-manager factories (before any view is made: see p07b_slice_render's recipe)."""
+    import slicer
+    from vtkmodules.vtkCommonCore import vtkCollection
+
     app = slicer.vtkSlicerApplicationLogic()
     app.SetMRMLScene(scene)
     app.GetColorLogic().SetMRMLScene(scene)
@@ -138,6 +162,13 @@ def create_scene(terminology_directory=None):
     app.SetViewLogics(vtkCollection())
     slicer.vtkMRMLSliceViewDisplayableManagerFactory.GetInstance().SetMRMLApplicationLogic(app)
     slicer.vtkMRMLThreeDViewDisplayableManagerFactory.GetInstance().SetMRMLApplicationLogic(app)
+    return app
+
+
+def _add_module_logics(scene, app, terminology_directory) -> dict:
+    """The module logics of :data:`_LOGIC_CLASSES` on ``scene``, registered with ``app``; by name."""
+    import slicer
+    from vtkmodules.vtkCommonCore import vtkObject
 
     logics = {"Colors": app.GetColorLogic()}
     app.SetModuleLogic("Colors", app.GetColorLogic())
@@ -159,20 +190,7 @@ def create_scene(terminology_directory=None):
             vtkObject.SetGlobalWarningDisplay(previous)
         app.SetModuleLogic(name, logic)
         logics[name] = logic
-    slicer.vtkMRMLSliceNode.AddDefaultSliceOrientationPresets(scene, True)
-
-    slicer.mrmlScene = scene
-    modules = getattr(slicer, "modules", None)
-    if modules is None:
-        modules = types.SimpleNamespace()
-        slicer.modules = modules
-    for name, logic in logics.items():
-        setattr(modules, name.lower(), types.SimpleNamespace(logic=(lambda lg=logic: lg)))
-    _STATE.update(scene=scene, app=app, logics=logics)
-    if not _CREATED:
-        atexit.register(_close_created_scenes)
-    _CREATED.add(scene)
-    return scene
+    return logics
 
 
 def close_scene(scene=None) -> None:
