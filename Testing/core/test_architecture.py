@@ -72,3 +72,9 @@ def test_the_rule_catches_a_long_signature():
     )
     counts = [_count(tree.body[0], False), _count(tree.body[1].body[0], True)]
     assert counts == [7, 7]
+
+
+def test_the_core_and_the_adapters_parse_as_python_39():
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            ast.parse(path.read_text(encoding="utf-8"), filename=str(path), feature_version=(3, 9))

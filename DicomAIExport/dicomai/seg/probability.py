@@ -14,10 +14,11 @@ import numpy as np
 
 from ..errors import GeometryMismatchError, InputError
 from .content import SegmentationContent
+from .enum import FractionalType
 
 __all__ = ["FRACTIONAL_TYPES", "content_from_probability_maps", "probability_to_fraction"]
 
-FRACTIONAL_TYPES = ("PROBABILITY", "OCCUPANCY")
+FRACTIONAL_TYPES = FractionalType.values()  # ("PROBABILITY", "OCCUPANCY")
 
 # floating-point maps may overshoot [0, 1] by rounding (softmax in float16, resampling)
 _FLOAT_SLACK = 1e-3
