@@ -31,7 +31,7 @@ _WHERE = {
     "MeasurementGroup": "content",
     "PersonObserver": "content",
     "Region": "content",
-    "Report": "content",
+    "Report": "document",
     "SegmentReference": "content",
     "lps_to_ras": "content",
     "ras_to_lps": "content",

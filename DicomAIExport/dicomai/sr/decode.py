@@ -1,4 +1,4 @@
-"""Reading any TID 1500 Measurement Report into a :class:`~dicomai.sr.content.Report`.
+"""Reading any TID 1500 Measurement Report into a :class:`~dicomai.sr.document.Report`.
 
 Written for what others write too: highdicom, dcmqi's tid1500writer, Iowa2DICOM, and SRs with
 retired SNOMED-RT codes. The content tree is walked with pydicom, tolerantly: every item is either
@@ -32,9 +32,9 @@ from .content import (
     MeasurementGroup,
     PersonObserver,
     Region,
-    Report,
     SegmentReference,
 )
+from .document import Report
 from .viewers import split_tracking_id
 
 __all__ = ["SR_SOP_CLASSES", "read_sr", "read_sr_dataset"]
