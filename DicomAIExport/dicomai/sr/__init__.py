@@ -10,11 +10,25 @@
 - :mod:`~dicomai.sr.cli`, :mod:`~dicomai.sr.info`: ``dicomai export-sr / import-sr / info``.
 
 Coordinates are LPS millimetres throughout; RAS only at the boundaries that need it.
+
+The family registers here, in one place (:data:`FAMILY`, listed in
+:data:`dicomai.families.BUILTIN_FAMILIES`): its SOP classes, ``dicomai info`` and its commands.
 """
 
 from __future__ import annotations
 
 import importlib
+
+from ..families import Family
+from ..sopclasses import SR_SOP_CLASSES
+
+FAMILY = Family(
+    "SR",
+    sop_classes=SR_SOP_CLASSES,
+    modalities=("SR",),
+    describer="dicomai.sr.info:describe_sr",
+    cli="dicomai.sr.cli",
+)
 
 # public name -> submodule; imported on first use, so that `dicomai.sr.cli` (built into every
 # `dicomai` command line) does not pay for pydicom.sr and highdicom at start-up
@@ -53,6 +67,7 @@ _WHERE = {
 
 
 __all__ = [
+    "FAMILY",
     "Annotation",
     "DeviceObserver",
     "Evaluation",
