@@ -103,7 +103,8 @@ def test_help_imports_no_codec_library():
     code = (
         "import sys\nfrom dicomai import cli\n"
         "try:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "print('LOADED', sorted(m for m in sys.modules if m.split('.')[0] in ('highdicom', 'pydicom', 'numpy')))"
+        "heavy = ('highdicom', 'pydicom', 'numpy')\n"
+        "print('LOADED', sorted(m for m in sys.modules if m.split('.')[0] in heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "LOADED []"
