@@ -416,7 +416,7 @@ def _background_for(nodes, scene):
     for node in nodes:  # an SR's table: its series' referenced images
         uid = (node.GetAttribute("DICOM.instanceUIDs") or "").split()
         if node.IsA("vtkMRMLTableNode") and uid:
-            path = _instance_file(uid[0])
+            path = _instance_file(uid[0], scene)
             if path:
                 import pydicom
 
@@ -432,18 +432,10 @@ def _background_for(nodes, scene):
     return None
 
 
-def _instance_file(uid: str) -> Optional[str]:
+def _instance_file(uid: str, scene=None) -> Optional[str]:
     from .report import _file_of_instance
-    from .series import _LOADED
 
-    found = _file_of_instance(uid)
-    if found:
-        return found
-    for source in _LOADED.values():
-        for f, ds in zip(source.files, source.datasets):
-            if str(ds.get("SOPInstanceUID", "")) == uid:
-                return f
-    return None
+    return _file_of_instance(uid, scene)
 
 
 def show_in_views(nodes, scene=None) -> None:

@@ -673,8 +673,13 @@ def _segs_by_uid(segs) -> dict:
     return out
 
 
-def read_sr_dataset(ds, source=None, segs: Sequence = (), name: str = "the SR") -> Report:
-    """:func:`read_sr` on a dataset already in memory."""
+def read_sr_dataset(ds, source=None, segs=(), name: str = "the SR") -> Report:
+    """:func:`read_sr` on a dataset already in memory.
+
+    ``segs`` may also be a callable ``(referenced SEG SOP Instance UIDs) -> SEGs``, called once
+    the groups are read (and only when they reference a SEG): a caller that must look for the
+    SEGs decodes the SR once.
+    """
     sop = str(ds.get("SOPClassUID", ""))
     if str(ds.get("Modality", "")) != "SR" and sop not in SR_SOP_CLASSES:
         raise UnsupportedObjectError(
@@ -863,6 +868,8 @@ def _resolve_segments(report: Report, segs, reader: _Reader) -> None:
     referenced = report.referenced_seg_uids
     if not referenced:
         return
+    if callable(segs):
+        segs = segs(list(referenced))
     labels = _segs_by_uid(segs)
     for g in report.groups:
         s = g.segment
