@@ -372,11 +372,13 @@ def export_candidate(item_id: int, scene=None) -> Optional[ExportCandidate]:
         return None
     if node.IsA("vtkMRMLTableNode") and node.GetAttribute("DICOM.instanceUIDs"):
         return None  # the content table of a loaded SR: it is that SR, not a new measurement table
+    from dicomai.families import resolve
+
     from .families import export_kinds  # the node kinds each family exports
 
     for export_kind, modality in export_kinds():
         if node.IsA(export_kind.node_class):
-            reference = reference_volume_for(node, item_id, scene)
+            reference = (resolve(export_kind.reference) or reference_volume_for)(node, item_id, scene)
             if reference is None:
                 return None
             return ExportCandidate(item_id, node, export_kind.kind, modality, reference)

@@ -35,12 +35,14 @@ Ref = Union[str, Callable, None]
 
 @dataclass(frozen=True)
 class ExportKind:
-    """One kind of node the export dialog offers: ``node_class`` (``IsA``), a short ``kind`` name
-    and the exportable's ``name`` in the dialog."""
+    """One kind of node the export dialog offers: ``node_class`` (``IsA``), a short ``kind`` name,
+    the exportable's ``name`` in the dialog and, optionally, ``reference``: ``(node, item_id,
+    scene) -> DICOM volume or None`` (default :func:`.exporting.reference_volume_for`)."""
 
     node_class: str
     kind: str
     name: str
+    reference: Ref = None
 
 
 @dataclass(frozen=True)

@@ -283,6 +283,7 @@ def load_seg(context: LoadContext, path: str) -> list:
     series_item = add_series_in_subject_hierarchy(
         node, header, [str(header.SOPInstanceUID)], content.referenced_instance_uids, scene=context.scene
     )
+    context.files.remember_file(header.SOPInstanceUID, path)  # an SR's export or load finds it again
     context.warnings.extend(content.warnings)
     maps = fraction_volumes(content, node.GetName(), context.scene, series_item)
     if maps:

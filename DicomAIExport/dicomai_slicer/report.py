@@ -455,14 +455,17 @@ def _find_seg_files(context, path: str, uids: list) -> dict:
             found[uid] = (p, ds, True)
     missing = [u for u in uids if u not in found]
     if missing:
+        read = {os.path.abspath(p) for p in context.headers}  # read already (the SR itself...)
         for f in list_dicom_files(Path(path).resolve().parent):
-            try:
-                ds = pydicom.dcmread(f, stop_before_pixels=True)
+            if os.path.abspath(f) in read:
+                continue
+            try:  # one tag first: the folder holds the whole series
+                tag = pydicom.dcmread(f, stop_before_pixels=True, specific_tags=["SOPInstanceUID"])
+                uid = str(tag.get("SOPInstanceUID", ""))
+                if uid in missing and uid not in found:
+                    found[uid] = (f, pydicom.dcmread(f, stop_before_pixels=True), False)
             except Exception:
                 continue
-            uid = str(ds.get("SOPInstanceUID", ""))
-            if uid in missing and uid not in found:
-                found[uid] = (f, ds, False)
     for uid in [u for u in uids if u not in found]:
         f = _file_of_instance(uid, context.scene)
         if f:
@@ -513,7 +516,6 @@ def load_sr(context, path: str, curve_type: str = "linear") -> list:
                 continue
             f, seg_header, given = found[uid]
             seg_headers.append(seg_header)
-            context.files.remember_file(uid, f)
             if given or _existing_segmentation(context.scene, uid) is not None:
                 continue  # load_dicom_objects loads the given SEG itself; or it is there already
             try:

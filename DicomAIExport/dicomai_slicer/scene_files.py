@@ -67,12 +67,12 @@ class SceneFiles:
         from .subject_hierarchy import subject_hierarchy_node
 
         shn = subject_hierarchy_node(scene)
-        series_in_scene = _series_uids_in(shn)
+        series_in_scene = _series_uids_in(shn, scene)
         for uid in [u for u in self.sources if u not in series_in_scene]:
             del self.sources[uid]
         for uid in list(self.instance_files):
             item = shn.GetItemByUIDList("DICOMInstanceUID", uid)
-            if not item or shn.GetItemDataNode(item) is None:
+            if not item or not _in_scene(shn.GetItemDataNode(item), scene):
                 del self.instance_files[uid]
 
     def clear(self) -> None:
@@ -84,8 +84,12 @@ class SceneFiles:
         return len(self.sources) + len(self.instance_files)
 
 
-def _series_uids_in(shn) -> set:
-    """The DICOM series UIDs of the subject hierarchy items that hold a data node."""
+def _in_scene(node, scene) -> bool:
+    return node is not None and bool(scene.IsNodePresent(node))
+
+
+def _series_uids_in(shn, scene) -> set:
+    """The DICOM series UIDs of the subject hierarchy items that hold a node of the scene."""
     import slicer
     from vtkmodules.vtkCommonCore import vtkIdList
 
@@ -95,7 +99,7 @@ def _series_uids_in(shn) -> set:
     out = set()
     for n in range(ids.GetNumberOfIds()):
         item = ids.GetId(n)
-        if shn.GetItemDataNode(item) is not None:
+        if _in_scene(shn.GetItemDataNode(item), scene):
             uid = shn.GetItemUID(item, uid_name)
             if uid:
                 out.add(uid)
