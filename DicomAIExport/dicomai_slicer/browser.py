@@ -20,6 +20,10 @@ DICOMSegmentationPlugin and DICOMTID1500Plugin (0.95 each):
 - 0.6 (:data:`GENERIC`): an SR that is not a TID 1500 measurement report: only its numeric
   measurements and coordinates load (as a table and markups); text and codes are left out.
 
+The SR's confidence comes from the reader's status, as data (``status`` of
+:func:`dicomai.sr.info.describe_sr`, a :class:`dicomai.sr.document.ReadStatus`): TID 1500 or not,
+the content items not understood, the images 2D coordinates need; the warnings are for people.
+
 Nothing is offered for objects with nothing to load (no segment, no measurement, tiled SEGs of
 slide microscopy).
 """
@@ -63,10 +67,6 @@ _SEG_TAGS = [
     "ReferencedSeriesSequence",
 ]
 _MAX_TOOLTIP_LINES = 25
-# reader warnings that mean content is left out whatever the sources (see dicomai.sr.decode)
-_LEFT_OUT = "not understood, left out:"
-_NOT_TID1500 = "is not a TID 1500"
-_NEEDS_IMAGES = "whose geometry is neither in the given source"
 
 
 @dataclass
@@ -241,10 +241,10 @@ def examine_sr(path: str) -> Optional[Offer]:
     if not groups:
         return None
     referenced = _evidence_uids(ds)
-    left_out = [w[len(_LEFT_OUT) :].strip() for w in info["warnings"] if w.startswith(_LEFT_OUT)]
-    generic = any(_NOT_TID1500 in w for w in info["warnings"])
+    status = info["status"]  # what the reader understood, as data (dicomai.sr.document.ReadStatus)
+    left_out = status["not_understood"]
     warnings, confidence = [], FULL
-    if generic:
+    if not status["tid1500"]:
         confidence = GENERIC
         title = info["title"] or "no title"
         warnings.append(
@@ -256,7 +256,7 @@ def examine_sr(path: str) -> Optional[Offer]:
         warnings.append(
             "left out (not understood): " + "; ".join(left_out[:5]) + (" ..." if len(left_out) > 5 else "")
         )
-    if any(_NEEDS_IMAGES in w for w in info["warnings"]) and _in_database(referenced) is not True:
+    if status["images_without_geometry"] and _in_database(referenced) is not True:
         warnings.append("regions with 2D coordinates on images that cannot be found are left out")
     segs = info["referenced_segs"]
     if segs and _in_database(segs) is False:
@@ -290,10 +290,16 @@ def _rough_sr_description(ds) -> dict:
     templates = ds.get("ContentTemplateSequence")
     template = _text(templates[0].get("TemplateIdentifier")) if templates else ""
     title = _code_meaning(ds, "ConceptNameCodeSequence")
-    warnings = [] if template == "1500" else [f"{title!r} {_NOT_TID1500} report"]
+    tid1500 = template == "1500"
     return {
         "groups": groups,
-        "warnings": warnings,
+        "warnings": [] if tid1500 else [f"{title!r} is not a TID 1500 report"],
+        "status": {
+            "tid1500": tid1500,
+            "not_understood": [],
+            "images_without_geometry": [],
+            "segs_not_given": [],
+        },
         "title": title,
         "referenced_segs": [],
         "text": [f"TID {template or '?'} {title or '(no title)'}, {len(groups)} measurement group(s)"],

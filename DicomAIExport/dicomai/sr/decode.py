@@ -34,7 +34,7 @@ from .content import (
     Region,
     SegmentReference,
 )
-from .document import Report
+from .document import ReadStatus, Report
 from .viewers import split_tracking_id
 
 __all__ = ["SR_SOP_CLASSES", "read_sr", "read_sr_dataset"]
@@ -756,12 +756,18 @@ def read_sr_dataset(ds, source=None, segs=(), name: str = "the SR") -> Report:
     from .shapes import markups_from_groups
 
     reader.warnings.extend(markups_from_groups(groups)[1])
-    _resolve_segments(report, segs, reader)
+    segs_not_given = _resolve_segments(report, segs, reader)
     _check_references(report, sources, reader)
     warnings = list(reader.warnings)
-    for key, n in reader.unknown.items():
-        warnings.append(f"not understood, left out: {key}" + (f" (x{n})" if n > 1 else ""))
+    not_understood = [key + (f" (x{n})" if n > 1 else "") for key, n in reader.unknown.items()]
+    warnings.extend(f"not understood, left out: {item}" for item in not_understood)
     report.warnings = warnings
+    report.status = ReadStatus(
+        tid1500=bool(is_tid1500),
+        not_understood=not_understood,
+        images_without_geometry=list(reader.missing_images),
+        segs_not_given=segs_not_given,
+    )
     return report
 
 
@@ -864,10 +870,11 @@ def _read_generic(reader: _Reader, ds, groups: list) -> None:
     visit(ds, _meaning(ds))
 
 
-def _resolve_segments(report: Report, segs, reader: _Reader) -> None:
+def _resolve_segments(report: Report, segs, reader: _Reader) -> list:
+    """Name the groups' segments from the SEGs given; the referenced SEGs not given."""
     referenced = report.referenced_seg_uids
     if not referenced:
-        return
+        return []
     if callable(segs):
         segs = segs(list(referenced))
     labels = _segs_by_uid(segs)
@@ -886,6 +893,7 @@ def _resolve_segments(report: Report, segs, reader: _Reader) -> None:
             f"the SR references SEG {', '.join(missing)}, which was not given: its segments are shown "
             "by number"
         )
+    return missing
 
 
 def _check_references(report: Report, sources: list, reader: _Reader) -> None:

@@ -15,7 +15,46 @@ from .content import DeviceObserver, MeasurementGroup, PersonObserver
 from .shapes import markups_from_groups
 from .tables import report_rows
 
-__all__ = ["Report"]
+__all__ = ["ReadStatus", "Report"]
+
+
+@dataclass
+class ReadStatus:
+    """What a reader made of an SR, as data (``Report.warnings`` says the same for people).
+
+    Attributes
+    ----------
+    tid1500:
+        The document is a TID 1500 Imaging Measurement Report (template 1500 or its title);
+        False: its measurements and coordinates were read generically, the rest left out.
+    not_understood:
+        Content items left out, one entry per kind (``"<where>: <value type> '<concept>'"``,
+        with `` (xN)`` when it occurs N times).
+    images_without_geometry:
+        SOP Instance UIDs of the images that 2D coordinates lie on and whose geometry was
+        neither in the given source nor in the Image Library: those regions were not loaded.
+    segs_not_given:
+        SOP Instance UIDs of the SEGs the groups reference that were not given: their segments
+        are named by number.
+    """
+
+    tid1500: bool = True
+    not_understood: List[str] = field(default_factory=list)
+    images_without_geometry: List[str] = field(default_factory=list)
+    segs_not_given: List[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """Everything the document holds was understood and placed."""
+        return self.tid1500 and not self.not_understood and not self.images_without_geometry
+
+    def as_dict(self) -> dict:
+        return {
+            "tid1500": self.tid1500,
+            "not_understood": list(self.not_understood),
+            "images_without_geometry": list(self.images_without_geometry),
+            "segs_not_given": list(self.segs_not_given),
+        }
 
 
 @dataclass
@@ -51,6 +90,8 @@ class Report:
     image_library: list = field(default_factory=list)
     observers: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
+    #: set by the reader (:func:`dicomai.sr.decode.read_sr`): what it understood, as data
+    status: ReadStatus = field(default_factory=ReadStatus)
 
     @property
     def referenced_seg_uids(self) -> list:
