@@ -18,6 +18,7 @@ The family registers here, in one place (:data:`FAMILY`, listed in
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
 from ..families import Family
 from ..sopclasses import SR_SOP_CLASSES
@@ -64,6 +65,30 @@ _WHERE = {
     "report_rows": "tables",
     "write_table": "tables",
 }
+
+if TYPE_CHECKING:  # every lazily provided name, for readers, editors and type checkers
+    from .build import ImageFinding, SegAttachment, build_report
+    from .content import (
+        Annotation,
+        DeviceObserver,
+        Evaluation,
+        ImageRef,
+        Markup,
+        Measurement,
+        MeasurementGroup,
+        PersonObserver,
+        Region,
+        SegmentReference,
+        lps_to_ras,
+        ras_to_lps,
+    )
+    from .decode import read_sr, read_sr_dataset
+    from .document import Report
+    from .encode import SRWriteResult, write_sr
+    from .findings import findings_from_json, load_findings
+    from .markups import read_markups, write_markups
+    from .shapes import groups_from_markup, markups_from_groups
+    from .tables import MeasurementTable, read_measurement_table, report_rows, write_table
 
 
 __all__ = [
