@@ -306,16 +306,18 @@ def _rough_sr_description(ds) -> dict:
     }
 
 
-_EXAMINERS = {"SEG": (SEG_SOP_CLASSES, examine_seg), "SR": (SR_SOP_CLASSES, examine_sr)}
-
-
 def examine_files(files: Sequence[str], kind: str) -> List[Offer]:
-    """One offer per SEG (``kind="SEG"``) or SR (``kind="SR"``) object among ``files``.
+    """One offer per object of a family (``kind``: "SEG", "SR", ... as registered in
+    :mod:`dicomai.families` and :mod:`dicomai_slicer.families`) among ``files``.
 
     Files of other SOP classes are skipped after one cheap look (database or a 1-tag read); a file
     that cannot be examined is logged and skipped, never raised (the browser goes on).
     """
-    classes, examine = _EXAMINERS[kind]
+    from dicomai.families import family_named, resolve
+
+    from .families import adapters_for  # the family's examiner; its SOP classes from the core
+
+    classes, examine = family_named(kind).sop_classes, resolve(adapters_for(kind).examine)
     offers = []
     for path in files:
         path = os.fspath(path)

@@ -49,15 +49,17 @@ class ExportKind:
 class FamilyAdapters:
     """The MRML adapters of one core family (``family`` = :attr:`dicomai.families.Family.name`).
 
-    ``load``: ``(LoadContext, path) -> [nodes]``; ``export_kinds``: the nodes exported as this
-    family, in the order they are tried; ``export_tooltip``: the exportable's tooltip, ``{ref}``
-    standing for the reference volume's name.
+    ``load``: ``(LoadContext, path) -> [nodes]``; ``examine``: ``path -> browser.Offer or None``
+    for the DICOM browser plugin of the family (headers only); ``export_kinds``: the nodes
+    exported as this family, in the order they are tried; ``export_tooltip``: the exportable's
+    tooltip, ``{ref}`` standing for the reference volume's name.
     """
 
     family: str
     load: Ref = None
     export_kinds: Tuple[ExportKind, ...] = ()
     export_tooltip: str = ""
+    examine: Ref = None
 
     def loader(self) -> Optional[Callable]:
         from dicomai.families import resolve
@@ -75,6 +77,7 @@ BUILTIN_ADAPTERS: Tuple[FamilyAdapters, ...] = (
         ),
         export_tooltip="Segmentation object on the grid of {ref} (BINARY, LABELMAP or FRACTIONAL; 'auto' "
         "picks LABELMAP unless segments overlap). Read back after writing.",
+        examine="dicomai_slicer.browser:examine_seg",
     ),
     FamilyAdapters(
         "SR",
@@ -85,6 +88,7 @@ BUILTIN_ADAPTERS: Tuple[FamilyAdapters, ...] = (
         ),
         export_tooltip="TID 1500 measurement report about {ref} (3D coordinates, measurements), "
         "referencing the SEG exported with it. Read back after writing.",
+        examine="dicomai_slicer.browser:examine_sr",
     ),
 )
 
