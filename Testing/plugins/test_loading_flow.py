@@ -13,6 +13,7 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from dicomai.families import Family, register_family, unregister_family
 from dicomai.info import describe
 from dicomai_slicer import create_scene, load_dicom_objects, load_dicom_series
+from dicomai_slicer.browser import BrowserPluginMixin, Offer
 from dicomai_slicer.families import (
     ExportKind,
     FamilyAdapters,
@@ -153,6 +154,7 @@ def dummy_family():
             load=load_note,
             export_kinds=(ExportKind("vtkMRMLTextNode", "note", "Dummy note (DICOM AI)", on_the_study_ct),),
             export_tooltip="a note about {ref}",
+            examine=lambda path: Offer(path, "DUMMY", "Note: a note", "a dummy note", 0.97),
         )
     )
     yield calls, load_note
@@ -170,7 +172,18 @@ def test_a_new_family_plugs_into_loading_export_and_info(standin, study, dummy_f
     assert registered_loaders()["DUMMY"] is load_note
     assert [k.kind for k, family in export_kinds() if family == "DUMMY"] == ["note"]
 
-    (node,) = load_dicom_objects([note])
+    from DICOMLib import DICOMLoadable, DICOMPlugin
+
+    class DummyBrowserPlugin(BrowserPluginMixin, DICOMPlugin):  # what a DICOMAI*Plugin.py file holds
+        kind = "DUMMY"
+        loadTypeName = "Dummy notes"
+        loadableClass = DICOMLoadable
+
+    plugin = DummyBrowserPlugin()
+    (loadable,) = plugin.examineFiles([str(note), str(study.sr)])  # the SR is not a note
+    assert (loadable.name, loadable.confidence, loadable.files) == ("Note: a note", 0.97, [str(note)])
+    assert plugin.load(loadable)
+    (node,) = [n for n in slicer.mrmlScene.GetNodesByClass("vtkMRMLTextNode") if n.GetName() == "a note"]
     assert calls == [str(note)] and node.IsA("vtkMRMLTextNode") and node.GetName() == "a note"
 
     from dicomai_slicer.subject_hierarchy import subject_hierarchy_node
