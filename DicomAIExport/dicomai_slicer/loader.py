@@ -13,7 +13,8 @@ A loader gets the one :class:`LoadContext` of this load: the headers read, the s
 warnings, the series an object references (already in the scene, among the given files, next to
 the object, or in ``slicer.dicomDatabase``), :meth:`LoadContext.load_more` for objects it
 references (an SR's SEG), and the scene's record of files (:mod:`.scene_files`). Nothing is
-kept between loads except that per-scene record, which is emptied when the scene closes.
+kept between loads except that per-scene record, whose entries live only as long as their nodes
+(closing the scene empties it).
 """
 
 from __future__ import annotations
