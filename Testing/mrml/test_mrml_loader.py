@@ -90,15 +90,14 @@ def test_registered_loader_gets_its_objects_and_can_load_the_referenced_series(s
         table = context.scene.AddNewNodeByClass("vtkMRMLTableNode", "key objects")
         return [table]
 
-    previous = registered_loaders()
+    assert "KO" not in registered_loaders()
     try:
         register_loader("KO", load_ko)
         nodes = load_dicom_objects([folder / "ko.dcm"])
     finally:
-        from dicomai_slicer import loader
+        from dicomai_slicer.families import unregister_adapters
 
-        loader._LOADERS.clear()
-        loader._LOADERS.update(previous)
+        unregister_adapters("KO")
     assert calls == [str(folder / "ko.dcm")]
     assert [n.GetClassName() for n in nodes] == ["vtkMRMLScalarVolumeNode", "vtkMRMLTableNode"]
     assert np.array_equal(slicer.util.arrayFromVolume(nodes[0]), case.ct)

@@ -21,6 +21,7 @@ __all__ = [
     "ALGORITHM_TYPES",
     "SegmentInfo",
     "SegmentationContent",
+    "layers_overlap",
     "pack_masks_into_layers",
     "slice_label_counts",
 ]
@@ -270,6 +271,28 @@ class SegmentationContent:
         if all(s.label_value == s.number for s in self.segments):
             return layer
         return relabel(layer, {s.label_value: s.number for s in self.segments})
+
+
+def layers_overlap(content: SegmentationContent, segments: Optional[Sequence[SegmentInfo]] = None) -> bool:
+    """True when some voxel belongs to two of ``segments`` (default: all), i.e. to two layers.
+
+    Segments that share a layer never overlap; several layers may still hold disjoint segments
+    (Slicer does not always merge layers back), so the voxels are checked.
+    """
+    segs = list(content.segments if segments is None else segments)
+    used = sorted({s.layer for s in segs})
+    if len(used) < 2 or content.fractions:
+        return False
+    occupied = np.zeros(content.grid.shape, dtype=np.uint8)
+    for li in used:
+        values = [s.label_value for s in segs if s.layer == li]
+        layer = content.layers[li]
+        for k in range(layer.shape[0]):
+            hit = np.isin(layer[k], values)
+            if np.any(occupied[k][hit]):
+                return True
+            occupied[k] |= hit
+    return False
 
 
 def relabel(array: np.ndarray, mapping: Dict[int, int]) -> np.ndarray:

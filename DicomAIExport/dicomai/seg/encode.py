@@ -22,7 +22,7 @@ from ..destinations import as_destination
 from ..equipment import MODEL_NAME, software_versions
 from ..errors import GeometryMismatchError, InputError
 from ..source import SourceSeries
-from .content import SegmentationContent, SegmentInfo
+from .content import SegmentationContent, SegmentInfo, layers_overlap
 from .enum import Compression, SegmentationType
 from .options import ENGINES, MANUFACTURER, SegOptions, choose_segmentation_type
 
@@ -174,28 +174,6 @@ def transfer_syntax_for(segmentation_type: str, compression: Optional[str] = Non
             f"{seg_type} SEG cannot use {name} compression (1-bit frames); use one of {', '.join(allowed)}"
         )
     return COMPRESSIONS[name]
-
-
-def layers_overlap(content: SegmentationContent, segments: Optional[Sequence[SegmentInfo]] = None) -> bool:
-    """True when some voxel belongs to two of ``segments`` (default: all), i.e. to two layers.
-
-    Segments that share a layer never overlap; several layers may still hold disjoint segments
-    (Slicer does not always merge layers back), so the voxels are checked.
-    """
-    segs = list(content.segments if segments is None else segments)
-    used = sorted({s.layer for s in segs})
-    if len(used) < 2 or content.fractions:
-        return False
-    occupied = np.zeros(content.grid.shape, dtype=np.uint8)
-    for li in used:
-        values = [s.label_value for s in segs if s.layer == li]
-        layer = content.layers[li]
-        for k in range(layer.shape[0]):
-            hit = np.isin(layer[k], values)
-            if np.any(occupied[k][hit]):
-                return True
-            occupied[k] |= hit
-    return False
 
 
 @dataclass

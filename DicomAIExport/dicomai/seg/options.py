@@ -143,6 +143,6 @@ def choose_segmentation_type(requested, content=None, referenced_by_sr: bool = F
         return chosen
     if content.fractions:
         return SegmentationType.FRACTIONAL
-    from .encode import layers_overlap
+    from .content import layers_overlap
 
     return SegmentationType.BINARY if layers_overlap(content) else SegmentationType.LABELMAP
