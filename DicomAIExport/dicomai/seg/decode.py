@@ -14,8 +14,8 @@ three values a frame needs); native Pixel Data stays in the file and frames are 
 demand. What the walk does not understand (a malformed or unusual encoding), deflated and big
 endian files go to pydicom: the whole file, then the sequence's raw bytes are walked again, and
 only when that fails too are pydicom's datasets used. Each fallback logs a debug line on the
-``dicomai.seg.decode`` logger saying why (``dicomai --debug`` shows them), so that a parser bug
-shows up as a message, not only as slowness.
+``dicomai.seg.decode`` logger saying why (``logging.basicConfig(level=logging.DEBUG)`` shows
+them), so that a parser bug shows up as a message, not only as slowness.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from ..geometry import Grid
 from ..sopclasses import LABEL_MAP_SEGMENTATION_STORAGE
 from ..sopclasses import SEG_SOP_CLASSES as _SEG_NAMES
 from ..source import SourceSeries
+from ._dataset import rgb_from_cielab as _lab_to_rgb  # next to its inverse: one colour module
 from .content import SegmentationContent, SegmentInfo
 
 __all__ = [
@@ -182,45 +183,6 @@ def _check_sop_class(ds, path) -> None:
 def _first(seq_owner, keyword):
     seq = seq_owner.get(keyword)
     return seq[0] if seq else None
-
-
-def _lab_to_rgb(value) -> Optional[tuple]:
-    """sRGB 0-255 of a RecommendedDisplayCIELabValue, or None when it is not a displayable colour.
-
-    The conversion (CIELab D65 -> XYZ -> sRGB) is highdicom's ``CIELabColor.to_rgb``, written out
-    here so that reading a SEG does not import highdicom; test_seg_types.py checks both agree.
-    """
-    if not value or len(value) != 3:
-        return None
-    try:
-        l_val, a_val, b_val = (int(v) for v in value)
-    except (TypeError, ValueError):
-        return None
-    l_star = l_val * (100.0 / 0xFFFF)
-    a_star = a_val * (255.0 / 0xFFFF) - 128.0
-    b_star = b_val * (255.0 / 0xFFFF) - 128.0
-    y = (l_star + 16) / 116
-    x = a_star / 500 + y
-    z = y - b_star / 200
-
-    def lab_component(c: float) -> float:
-        c3 = c**3
-        return c3 if c3 > 0.008856 else (c - 16.0 / 116) / 7.787
-
-    x, y, z = 95.047 * lab_component(x), 100.0 * lab_component(y), 108.883 * lab_component(z)
-    x, y, z = x / 100, y / 100, z / 100
-    linear = (
-        x * 3.2406 + y * -1.5372 + z * -0.4986,
-        x * -0.9689 + y * 1.8758 + z * 0.0415,
-        x * 0.0557 + y * -0.2040 + z * 1.0570,
-    )
-    out = []
-    for c in linear:
-        c = (1.055 * (c ** (1 / 2.4)) - 0.055 if c > 0.0031308 else 12.92 * c) * 255
-        if not 0 <= round(c) <= 255:
-            return None
-        out.append(int(round(c)))
-    return tuple(out)
 
 
 def segments_from_dataset(ds) -> List[SegmentInfo]:
