@@ -157,3 +157,29 @@ def test_an_error_in_the_deflate_thread_reaches_the_writer():
             sink.write(rng.integers(0, 255, 100_000, dtype=np.uint8).tobytes())
         sink.close()
     sink.stop(raise_error=False)
+
+
+@pytest.mark.parametrize("seg_type", ["BINARY", "LABELMAP"])
+def test_header_reference_sequences_from_bytes_are_pydicoms(case, tmp_path, monkeypatch, seg_type):
+    source, labels = case
+    real = fast.write_fast
+    headers = []
+
+    def keep_header(*a, **k):
+        ds, n = real(*a, **k)
+        headers.append(ds)
+        return ds, n
+
+    monkeypatch.setattr(fast, "write_fast", keep_header)
+    write_seg(_content(seg_type, source, labels), source, tmp_path / "a.dcm", segmentation_type=seg_type)
+    (ds,) = headers
+    assert len(ds.SourceImageSequence) == len(source.datasets) == 48
+    assert fast._header_bytes(ds) == fast._encode_elements(ds)
+    # a layout it does not know (an extra attribute in the series item): pydicom encodes it all
+    ds.ReferencedSeriesSequence[0].StudyInstanceUID = "1.2.3"
+    calls = []
+    monkeypatch.setattr(
+        fast, "_encode_elements", lambda d, real=fast._encode_elements: calls.append(1) or real(d)
+    )
+    assert fast._header_bytes(ds) == fast._encode_elements(ds)
+    assert len(calls) == 2  # the fallback and the reference: no short header encoded first
