@@ -941,8 +941,8 @@ def _decode(path, source, ds, raw_frames, first_item, pixels) -> SegmentationCon
 
     content = SegmentationContent(grid=grid, segments=[], segmentation_type=seg_type)
     if seg_type == "LABELMAP":
-        _decode_labelmap(content, all_segments, reader, placements, ds, warnings)
-        frames_per_segment = _labelmap_frame_counts(content)
+        counts = _decode_labelmap(content, all_segments, reader, placements, ds, warnings)
+        frames_per_segment = _labelmap_frame_counts(content, counts)
     elif seg_type == "FRACTIONAL":
         _decode_fractional(content, ds, all_segments, infos, reader, placements, warnings)
     else:
@@ -1179,7 +1179,7 @@ def labelmap_background_number(ds) -> int:
     return 0
 
 
-def _decode_labelmap(content, segments, reader, placements, ds, warnings) -> None:
+def _decode_labelmap(content, segments, reader, placements, ds, warnings) -> tuple:
     """Stored values are segment numbers; the background segment (:func:`labelmap_background_number`)
     and the Pixel Padding Value become 0, as does any value no segment describes (with a warning)."""
     grid = content.grid
@@ -1221,7 +1221,7 @@ def _decode_labelmap(content, segments, reader, placements, ds, warnings) -> Non
         else:
             np.copyto(t, f, where=f != 0)
         written[k] = True
-    values, _ = _slice_counts(layer)
+    values, slice_counts = _slice_counts(layer)
     allowed = set(label_of.values())
     stray = [int(v) for v in values if int(v) not in allowed]
     if unknown:
@@ -1248,6 +1248,9 @@ def _decode_labelmap(content, segments, reader, placements, ds, warnings) -> Non
         s.layer, s.label_value = 0, label_of[s.number]
     content.layers = [layer]
     content.segments = real
+    # per-slice counts of the values (stray values, now 0, are no segment's: the counts of the
+    # segments' values are unchanged)
+    return values, slice_counts
 
 
 def _slice_counts(layer):
@@ -1256,8 +1259,8 @@ def _slice_counts(layer):
     return slice_label_counts(layer)
 
 
-def _labelmap_frame_counts(content) -> Dict[int, int]:
-    values, counts = _slice_counts(content.layers[0])
+def _labelmap_frame_counts(content, counts=None) -> Dict[int, int]:
+    values, counts = counts if counts is not None else _slice_counts(content.layers[0])
     slices = dict(zip(values.tolist(), (counts > 0).sum(axis=0).tolist()))
     return {s.number: int(slices.get(s.label_value, 0)) for s in content.segments}
 
