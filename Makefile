@@ -76,7 +76,7 @@ test: venv peers sysdeps servers viewer
 	fi
 
 demo: venv sysdeps servers
-	$(PY) -m dicomai_slicer.demo $(DEMO_ARGS)
+	$(PY) -m dicomai_samples.demo $(DEMO_ARGS)
 	$(PY) scripts/demo_dicomweb.py --out demo-output/dicomweb
 
 bench: venv peers

@@ -24,18 +24,15 @@ import slicer
 from DICOMLib import DICOMPlugin
 
 EXPORT_CONFIDENCE = 1.004
-_NAMES = {
-    "segmentation": "DICOM SEG (DICOM AI)",
-    "labelmap": "DICOM SEG from labelmap (DICOM AI)",
-    "markups": "DICOM SR measurements (DICOM AI)",
-    "table": "DICOM SR measurement table (DICOM AI)",
-}
-_TOOLTIPS = {
-    "SEG": "Segmentation object on the grid of {ref} (BINARY, LABELMAP or FRACTIONAL; 'auto' picks "
-    "LABELMAP unless segments overlap). Read back after writing.",
-    "SR": "TID 1500 measurement report about {ref} (3D coordinates, measurements), referencing the "
-    "SEG exported with it. Read back after writing.",
-}
+
+
+def _name_and_tooltip(candidate):
+    """The exportable's name and tooltip, from its family's adapters (dicomai_slicer.families)."""
+    from dicomai_slicer.families import adapters_for
+
+    adapters = adapters_for(candidate.modality)
+    name = next(k.name for k in adapters.export_kinds if k.kind == candidate.kind)
+    return name, adapters.export_tooltip.format(ref=repr(candidate.reference.GetName()))
 
 
 class DICOMAIExportPluginClass(DICOMPlugin):
@@ -53,8 +50,7 @@ class DICOMAIExportPluginClass(DICOMPlugin):
         if candidate is None:
             return []
         exportable = slicer.qSlicerDICOMExportable()
-        exportable.name = _NAMES[candidate.kind]
-        exportable.tooltip = _TOOLTIPS[candidate.modality].format(ref=repr(candidate.reference.GetName()))
+        exportable.name, exportable.tooltip = _name_and_tooltip(candidate)
         exportable.subjectHierarchyItemID = subjectHierarchyItemID
         exportable.pluginClass = self.__module__
         exportable.confidence = EXPORT_CONFIDENCE

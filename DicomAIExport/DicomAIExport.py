@@ -509,7 +509,7 @@ class DicomAIExportTest(ScriptedLoadableModuleTest):
     def test_ExportAndLoadBack(self):
         import tempfile
 
-        from dicomai_slicer.demo import run_demo
+        from dicomai_samples.demo import run_demo
 
         self.delayDisplay("Exporting a phantom segmentation as DICOM SEG and loading it back")
         with tempfile.TemporaryDirectory(prefix="DicomAIExportTest-") as folder:

@@ -265,7 +265,7 @@ class DicomAIImportTest(ScriptedLoadableModuleTest):
 
         import numpy as np
 
-        from dicomai import synthetic
+        import dicomai_samples as synthetic
 
         self.delayDisplay("Writing a phantom CT and its SEG, then loading the folder")
         with tempfile.TemporaryDirectory(prefix="DicomAIImportTest-") as folder:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dicomai import synthetic
+import dicomai_samples as samples
 from dicomai.cli import main as cli
 
 SHAPE = (12, 48, 48)
@@ -23,7 +23,7 @@ class Case:
     metadata: Path
     seg: Path
     sr: Path
-    series: object  # synthetic.SeriesInfo
+    series: object  # samples.SeriesInfo
     line_slice: int  # slice index (k) of the SR's diameter line
 
 
@@ -32,18 +32,16 @@ def write_case(folder: Path) -> Case:
 
     from dicomai.imageio import write_image
 
-    grid = synthetic.make_grid(shape=SHAPE)
-    ct, labels, _ = synthetic.phantom(SHAPE)
-    info = synthetic.write_series(folder / "ct", ct, grid, uid_seed="dicomweb-case")
+    grid = samples.make_grid(shape=SHAPE)
+    ct, labels, _ = samples.phantom(SHAPE)
+    info = samples.write_series(folder / "ct", ct, grid, uid_seed="dicomweb-case")
     keep = np.where(np.isin(labels, (1, 2, 3, 4)), labels, 0).astype(np.uint8)
     label_path = folder / "organs.nrrd"
     write_image(label_path, keep, grid)
     meta_path = folder / "organs.json"
     meta_path.write_text(
         json.dumps(
-            synthetic.dcmqi_metadata(
-                [s for s in synthetic.phantom_segments() if s["labelID"] in (1, 2, 3, 4)]
-            )
+            samples.dcmqi_metadata([s for s in samples.phantom_segments() if s["labelID"] in (1, 2, 3, 4)])
         )
     )
     seg = folder / "organs.seg.dcm"

@@ -1,6 +1,6 @@
 """The synthetic source series every suite writes: one table of geometries and modalities.
 
-``KINDS[name] = (make_grid kwargs, write_series kwargs)`` for :mod:`dicomai.synthetic`.
+``KINDS[name] = (make_grid kwargs, write_series kwargs)`` for :mod:`dicomai_samples`.
 """
 
 from __future__ import annotations

@@ -42,19 +42,19 @@ def make_data(folder: Path, cases: int, shape) -> Path:
     sys.path.insert(0, str(REPO / "DicomAIExport"))
     import numpy as np
 
-    from dicomai import synthetic
+    import dicomai_samples as samples
     from dicomai.imageio import write_image
 
     manifest = folder / f"manifest-{cases}.csv"
     if manifest.is_file():
         return manifest
     folder.mkdir(parents=True, exist_ok=True)
-    grid = synthetic.make_grid(shape=shape, spacing=(1.5, 0.8, 0.8))
+    grid = samples.make_grid(shape=shape, spacing=(1.5, 0.8, 0.8))
     if not (folder / "ct").is_dir():
         ct = np.zeros(shape, np.int16)
-        synthetic.write_series(folder / "ct", ct, grid, uid_seed="bench-batch")
-    labels, segments = synthetic.many_segments_labelmap(shape, 10, seed=0)
-    (folder / "meta.json").write_text(json.dumps(synthetic.dcmqi_metadata(segments)))
+        samples.write_series(folder / "ct", ct, grid, uid_seed="bench-batch")
+    labels, segments = samples.many_segments_labelmap(shape, 10, seed=0)
+    (folder / "meta.json").write_text(json.dumps(samples.dcmqi_metadata(segments)))
     rows = []
     for i in range(cases):
         path = folder / f"labels_{i:03d}.nrrd"

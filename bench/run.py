@@ -70,7 +70,7 @@ def prepare(folder: Path, shape: tuple, cases: list) -> dict:
     import numpy as np
 
     sys.path.insert(0, str(REPO / "DicomAIExport"))
-    from dicomai import synthetic
+    import dicomai_samples as synthetic
     from dicomai.imageio import write_image
 
     folder.mkdir(parents=True, exist_ok=True)

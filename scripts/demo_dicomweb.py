@@ -50,18 +50,18 @@ def write_inputs(out: Path):
     """The phantom CT (DICOM), the model's labelmap and segment metadata, a lesion line, a table."""
     import numpy as np
 
-    from dicomai import synthetic
+    import dicomai_samples as samples
     from dicomai.imageio import write_image
     from dicomai.sr.content import Markup
     from dicomai.sr.markups import write_markups
 
-    grid = synthetic.make_grid(SHAPE, SPACING, orientation="axial")
-    ct, labels, _ = synthetic.phantom(SHAPE)
-    series = synthetic.write_series(out / "ct", ct, grid, uid_seed="dicomai-demo-dicomweb")
+    grid = samples.make_grid(SHAPE, SPACING, orientation="axial")
+    ct, labels, _ = samples.phantom(SHAPE)
+    series = samples.write_series(out / "ct", ct, grid, uid_seed="dicomai-demo-dicomweb")
     labelmap = out / "model-output.nrrd"
     write_image(labelmap, labels, grid)
     metadata = out / "model-output.json"
-    metadata.write_text(json.dumps(synthetic.dcmqi_metadata(synthetic.phantom_segments()), indent=2))
+    metadata.write_text(json.dumps(samples.dcmqi_metadata(samples.phantom_segments()), indent=2))
     lesion = np.argwhere(labels == 5)
     k = int(np.bincount(lesion[:, 0]).argmax())
     on_slice = lesion[lesion[:, 0] == k]
@@ -71,7 +71,7 @@ def write_inputs(out: Path):
     line = out / "Lesion diameter.mrk.json"
     write_markups(Markup(kind="line", name="Lesion diameter", points=ends), line)
     table = out / "volumes.tsv"
-    counts = {s["SegmentLabel"]: int((labels == s["labelID"]).sum()) for s in synthetic.phantom_segments()}
+    counts = {s["SegmentLabel"]: int((labels == s["labelID"]).sum()) for s in samples.phantom_segments()}
     voxel_mm3 = float(np.prod(SPACING))
     table.write_text(
         "Segment\tVolume [mm3]\n"

@@ -27,17 +27,17 @@ def build_scene(work: Path):
     """Phantom CT -> AI segmentation -> DICOM SEG + SR -> loaded back: the nodes to render."""
     import numpy as np
 
+    import dicomai_samples as samples
     import dicomai_slicer
-    from dicomai import synthetic
-    from dicomai_slicer.demo import _make_ai_segmentation, _phantom_codes
+    from dicomai_samples.nodes import make_ai_segmentation, phantom_codes
     from dicomai_slicer.exporting import export_nodes
 
     scene = dicomai_slicer.create_scene()
-    grid = synthetic.make_grid(SHAPE, SPACING, orientation="axial")
-    ct, labels, _ = synthetic.phantom(SHAPE)
-    synthetic.write_series(work / "ct", ct, grid, series_description="Phantom abdomen CT", uid_seed="images")
+    grid = samples.make_grid(SHAPE, SPACING, orientation="axial")
+    ct, labels, _ = samples.phantom(SHAPE)
+    samples.write_series(work / "ct", ct, grid, series_description="Phantom abdomen CT", uid_seed="images")
     volume = dicomai_slicer.load_dicom_series(work / "ct")
-    segmentation = _make_ai_segmentation(scene, volume, labels, _phantom_codes())
+    segmentation = make_ai_segmentation(scene, volume, labels, phantom_codes())
     # a diameter across the largest segment, on the slice with most of it
     k = int(np.argmax((labels == 1).sum(axis=(1, 2))))
     rows, cols = np.nonzero(labels[k] == 1)

@@ -615,13 +615,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_optional_commands(sub, common) -> None:
-    """Modules that bring their own commands (``dicomai.sr``: export-sr, import-sr; ``dicomai.sc``:
-    export-sc; batch; ``dicomai.dicomweb``: send, query, retrieve, and server options on every
-    export-*)."""
+    """Commands the families bring (:mod:`dicomai.families`: ``dicomai.sr``: export-sr, import-sr;
+    ``dicomai.sc``: export-sc), then batch and ``dicomai.dicomweb`` (send, query, retrieve, and
+    server options on every export-*)."""
     import importlib
 
+    from .families import families
+
+    for family in families():
+        family.add_commands(sub, common)
     # dicomweb last: it extends every export-* command
-    for name in ("dicomai.sr.cli", "dicomai.sc.cli", "dicomai.batch", "dicomai.dicomweb.cli"):
+    for name in ("dicomai.batch", "dicomai.dicomweb.cli"):
         try:
             module = importlib.import_module(name)
         except ImportError as e:

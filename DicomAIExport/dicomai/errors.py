@@ -13,6 +13,7 @@ __all__ = [
     "MetadataError",
     "OutputError",
     "OutputExistsError",
+    "SetupError",
     "SourceSeriesError",
     "UnsupportedObjectError",
 ]
@@ -48,3 +49,8 @@ class OutputExistsError(DicomAIError, FileExistsError):
 
 class OutputError(DicomAIError, OSError):
     """An output cannot be written (disk full, no permission, name too long...)."""
+
+
+class SetupError(DicomAIError, RuntimeError):
+    """The environment is not ready for the call: a package is missing or too old, there is no
+    MRML scene yet, or the call is for the other kind of environment (application or headless)."""

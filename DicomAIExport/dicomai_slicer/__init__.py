@@ -17,6 +17,7 @@ are imported on first use of a name.
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
 __all__ = [
     "SegExport",
@@ -39,6 +40,14 @@ _WHERE = {
     "register_loader": "loader",
     "render_view": "render",
 }
+
+if TYPE_CHECKING:  # every lazily provided name, for readers, editors and type checkers
+    from .export import SegExport, export_segmentation
+    from .loader import load_dicom_objects, register_loader
+    from .render import render_view
+    from .report import export_report
+    from .scene import create_scene
+    from .series import load_dicom_series
 
 
 def __getattr__(name: str):

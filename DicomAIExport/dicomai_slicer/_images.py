@@ -11,6 +11,8 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from dicomai.errors import DicomAIError, InputError
+
 __all__ = [
     "array_view",
     "grid_of_image",
@@ -73,7 +75,9 @@ def grid_of_volume(volume_node):
 
     image = volume_node.GetImageData()
     if image is None:
-        raise ValueError(f"volume {volume_node.GetName()!r} has no image data")
+        raise InputError(
+            f"volume {volume_node.GetName()!r} has no image data: load or compute its voxels first"
+        )
     m = vtkMatrix4x4()
     volume_node.GetIJKToRASMatrix(m)
     i, j, k = image.GetDimensions()
@@ -132,7 +136,10 @@ def array_view(image) -> np.ndarray:
     if scalars is None or min(shape) <= 0:
         return np.zeros((max(shape[0], 0), max(shape[1], 0), max(shape[2], 0)), np.uint8)
     if scalars.GetNumberOfComponents() != 1:
-        raise ValueError(f"image has {scalars.GetNumberOfComponents()} components; a labelmap has one")
+        raise InputError(
+            f"the image has {scalars.GetNumberOfComponents()} components per voxel; a labelmap has one: "
+            "pass a scalar (single-component) labelmap"
+        )
     return vtk_to_numpy(scalars).reshape(shape)
 
 
@@ -199,10 +206,16 @@ def region_on_grid(image, grid, source_to_target=None):
         image, reference_image(grid), output, False, False, transform, 0
     )
     if not ok:
-        raise RuntimeError("resampling a labelmap onto the reference grid failed")
+        raise DicomAIError(
+            f"Slicer could not resample the labelmap onto the reference grid {grid.shape}: check the "
+            "segmentation's transform and its reference volume"
+        )
     arr = array_view(output)
     if arr.shape != (nk, nj, ni):  # VTK gives the reference extent; anything else is a bug
-        raise RuntimeError(f"resampled labelmap has shape {arr.shape}, expected {grid.shape}")
+        raise DicomAIError(
+            f"the labelmap resampled onto the reference grid has shape {arr.shape}, not {grid.shape}: "
+            "please report this with the segmentation and its reference volume"
+        )
     return arr, (slice(0, nk), slice(0, nj), slice(0, ni)), True
 
 

@@ -20,6 +20,10 @@ DICOMSegmentationPlugin and DICOMTID1500Plugin (0.95 each):
 - 0.6 (:data:`GENERIC`): an SR that is not a TID 1500 measurement report: only its numeric
   measurements and coordinates load (as a table and markups); text and codes are left out.
 
+The SR's confidence comes from the reader's status, as data (``status`` of
+:func:`dicomai.sr.info.describe_sr`, a :class:`dicomai.sr.document.ReadStatus`): TID 1500 or not,
+the content items not understood, the images 2D coordinates need; the warnings are for people.
+
 Nothing is offered for objects with nothing to load (no segment, no measurement, tiled SEGs of
 slide microscopy).
 """
@@ -63,10 +67,6 @@ _SEG_TAGS = [
     "ReferencedSeriesSequence",
 ]
 _MAX_TOOLTIP_LINES = 25
-# reader warnings that mean content is left out whatever the sources (see dicomai.sr.decode)
-_LEFT_OUT = "not understood, left out:"
-_NOT_TID1500 = "is not a TID 1500"
-_NEEDS_IMAGES = "whose geometry is neither in the given source"
 
 
 @dataclass
@@ -241,10 +241,10 @@ def examine_sr(path: str) -> Optional[Offer]:
     if not groups:
         return None
     referenced = _evidence_uids(ds)
-    left_out = [w[len(_LEFT_OUT) :].strip() for w in info["warnings"] if w.startswith(_LEFT_OUT)]
-    generic = any(_NOT_TID1500 in w for w in info["warnings"])
+    status = info["status"]  # what the reader understood, as data (dicomai.sr.document.ReadStatus)
+    left_out = status["not_understood"]
     warnings, confidence = [], FULL
-    if generic:
+    if not status["tid1500"]:
         confidence = GENERIC
         title = info["title"] or "no title"
         warnings.append(
@@ -256,7 +256,7 @@ def examine_sr(path: str) -> Optional[Offer]:
         warnings.append(
             "left out (not understood): " + "; ".join(left_out[:5]) + (" ..." if len(left_out) > 5 else "")
         )
-    if any(_NEEDS_IMAGES in w for w in info["warnings"]) and _in_database(referenced) is not True:
+    if status["images_without_geometry"] and _in_database(referenced) is not True:
         warnings.append("regions with 2D coordinates on images that cannot be found are left out")
     segs = info["referenced_segs"]
     if segs and _in_database(segs) is False:
@@ -290,26 +290,34 @@ def _rough_sr_description(ds) -> dict:
     templates = ds.get("ContentTemplateSequence")
     template = _text(templates[0].get("TemplateIdentifier")) if templates else ""
     title = _code_meaning(ds, "ConceptNameCodeSequence")
-    warnings = [] if template == "1500" else [f"{title!r} {_NOT_TID1500} report"]
+    tid1500 = template == "1500"
     return {
         "groups": groups,
-        "warnings": warnings,
+        "warnings": [] if tid1500 else [f"{title!r} is not a TID 1500 report"],
+        "status": {
+            "tid1500": tid1500,
+            "not_understood": [],
+            "images_without_geometry": [],
+            "segs_not_given": [],
+        },
         "title": title,
         "referenced_segs": [],
         "text": [f"TID {template or '?'} {title or '(no title)'}, {len(groups)} measurement group(s)"],
     }
 
 
-_EXAMINERS = {"SEG": (SEG_SOP_CLASSES, examine_seg), "SR": (SR_SOP_CLASSES, examine_sr)}
-
-
 def examine_files(files: Sequence[str], kind: str) -> List[Offer]:
-    """One offer per SEG (``kind="SEG"``) or SR (``kind="SR"``) object among ``files``.
+    """One offer per object of a family (``kind``: "SEG", "SR", ... as registered in
+    :mod:`dicomai.families` and :mod:`dicomai_slicer.families`) among ``files``.
 
     Files of other SOP classes are skipped after one cheap look (database or a 1-tag read); a file
     that cannot be examined is logged and skipped, never raised (the browser goes on).
     """
-    classes, examine = _EXAMINERS[kind]
+    from dicomai.families import family_named, resolve
+
+    from .families import adapters_for  # the family's examiner; its SOP classes from the core
+
+    classes, examine = family_named(kind).sop_classes, resolve(adapters_for(kind).examine)
     offers = []
     for path in files:
         path = os.fspath(path)
@@ -416,7 +424,7 @@ def _background_for(nodes, scene):
     for node in nodes:  # an SR's table: its series' referenced images
         uid = (node.GetAttribute("DICOM.instanceUIDs") or "").split()
         if node.IsA("vtkMRMLTableNode") and uid:
-            path = _instance_file(uid[0])
+            path = _instance_file(uid[0], scene)
             if path:
                 import pydicom
 
@@ -432,18 +440,10 @@ def _background_for(nodes, scene):
     return None
 
 
-def _instance_file(uid: str) -> Optional[str]:
+def _instance_file(uid: str, scene=None) -> Optional[str]:
     from .report import _file_of_instance
-    from .series import _LOADED
 
-    found = _file_of_instance(uid)
-    if found:
-        return found
-    for source in _LOADED.values():
-        for f, ds in zip(source.files, source.datasets):
-            if str(ds.get("SOPInstanceUID", "")) == uid:
-                return f
-    return None
+    return _file_of_instance(uid, scene)
 
 
 def show_in_views(nodes, scene=None) -> None:

@@ -28,6 +28,8 @@ import sys
 from pathlib import Path
 from typing import List, Optional, Sequence
 
+from dicomai.errors import SetupError  # the errors module imports nothing: safe before installing
+
 __all__ = [
     "MINIMUM_PYTHON",
     "REQUIREMENTS_FILE",
@@ -44,8 +46,12 @@ _REQUESTER = "DICOM AI Extension"
 _checked = False  # True once everything was found; later calls return at once
 
 
-class DependencyError(RuntimeError):
-    """A package the core needs is missing, too old, or loaded in an old version until a restart."""
+class DependencyError(SetupError):
+    """A package the core needs is missing, too old, or loaded in an old version until a restart.
+
+    A :class:`~dicomai.errors.SetupError` (so a :class:`~dicomai.errors.DicomAIError` and a
+    ``RuntimeError``).
+    """
 
 
 def _requirement_class():

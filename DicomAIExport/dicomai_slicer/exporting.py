@@ -265,14 +265,6 @@ class ExportCandidate:
     reference: object  # the scalar volume node loaded from DICOM
 
 
-_KINDS = (
-    ("vtkMRMLSegmentationNode", "segmentation", "SEG"),
-    ("vtkMRMLLabelMapVolumeNode", "labelmap", "SEG"),
-    ("vtkMRMLMarkupsNode", "markups", "SR"),
-    ("vtkMRMLTableNode", "table", "SR"),
-)
-
-
 def _is_dicom_volume(node, scene=None) -> bool:
     from .subject_hierarchy import dicom_reference
 
@@ -380,12 +372,16 @@ def export_candidate(item_id: int, scene=None) -> Optional[ExportCandidate]:
         return None
     if node.IsA("vtkMRMLTableNode") and node.GetAttribute("DICOM.instanceUIDs"):
         return None  # the content table of a loaded SR: it is that SR, not a new measurement table
-    for class_name, kind, modality in _KINDS:
-        if node.IsA(class_name):
-            reference = reference_volume_for(node, item_id, scene)
+    from dicomai.families import resolve
+
+    from .families import export_kinds  # the node kinds each family exports
+
+    for export_kind, modality in export_kinds():
+        if node.IsA(export_kind.node_class):
+            reference = (resolve(export_kind.reference) or reference_volume_for)(node, item_id, scene)
             if reference is None:
                 return None
-            return ExportCandidate(item_id, node, kind, modality, reference)
+            return ExportCandidate(item_id, node, export_kind.kind, modality, reference)
     return None
 
 

@@ -1,16 +1,20 @@
-"""Load DICOM objects (image series, SEG, and whatever loaders are registered) into the scene.
+"""Load DICOM objects (image series, and every family with a registered loader) into the scene.
 
 :func:`load_dicom_objects` reads the headers of every file once, loads the image series first,
-then hands each other object to the loader registered for its modality::
+then hands each other object to the loader of its family, as registered in
+:mod:`dicomai_slicer.families` (SEG: :func:`load_seg` here; SR: :func:`.report.load_sr`)::
 
-    def load_sr(context, path):          # -> list of nodes
+    def load_xx(context, path):          # -> list of nodes
+        header = context.headers[path]   # the dataset, read once (no pixel data)
         volume, source = context.referenced_series(series_uid, near=path)
         ...
-    register_loader("SR", load_sr)
 
-The SEG loader is registered here. A loader gets a :class:`LoadContext`, which finds or loads the
-series an object references (already in the scene, among the given files, next to the object, or
-in ``slicer.dicomDatabase``) and puts nodes in the subject hierarchy.
+A loader gets the one :class:`LoadContext` of this load: the headers read, the scene, the
+warnings, the series an object references (already in the scene, among the given files, next to
+the object, or in ``slicer.dicomDatabase``), :meth:`LoadContext.load_more` for objects it
+references (an SR's SEG), and the scene's record of files (:mod:`.scene_files`). Nothing is
+kept between loads except that per-scene record, whose entries live only as long as their nodes
+(closing the scene empties it).
 """
 
 from __future__ import annotations
@@ -34,32 +38,45 @@ __all__ = [
 PathLike = Union[str, "os.PathLike[str]"]
 Loader = Callable[["LoadContext", str], list]
 
-_LOADERS: Dict[str, Loader] = {}
-
 
 def register_loader(modality: str, loader: Loader) -> None:
-    """Make ``loader(context, path) -> [nodes]`` load the objects of a modality ("SEG", "SR", ...).
+    """Make ``loader(context, path) -> [nodes]`` load the objects of a family or modality ("SEG",
+    "SR", "KO"...): sets the ``load`` of its :class:`~dicomai_slicer.families.FamilyAdapters`.
 
-    A later registration for the same modality replaces the earlier one.
+    A later registration for the same name replaces the earlier one.
     """
+    from dataclasses import replace
+
+    from .families import FamilyAdapters, adapters_for, register_adapters
+
     if not modality or not callable(loader):
         raise ValueError("register_loader needs a modality string and a callable")
-    _LOADERS[str(modality).upper()] = loader
+    name = str(modality).upper()
+    register_adapters(replace(adapters_for(name) or FamilyAdapters(name), load=loader))
 
 
 def registered_loaders() -> dict:
-    """Modality -> loader, a copy."""
-    return dict(_LOADERS)
+    """Family (or modality) name -> loader, a copy."""
+    from .families import adapters
+
+    return {a.family: a.loader() for a in adapters() if a.load is not None}
 
 
 class LoadContext:
     """What a loader may use: the headers read, the scene, and the referenced series."""
 
     def __init__(self, headers: dict, scene, warnings: list):
-        self.headers = headers  # path -> pydicom Dataset (no pixel data)
+        from .scene_files import scene_files
+
+        self.headers = headers  # path -> pydicom Dataset (no pixel data; all of an SR)
         self.scene = scene
         self.warnings = warnings
         self.loaded: List = []  # nodes loaded so far (returned by load_dicom_objects)
+        self.files = scene_files(scene)  # the scene's record of series and instance files
+
+    def load_more(self, paths) -> list:
+        """Load objects this one references (e.g. an SR's SEG) into the same scene: their nodes."""
+        return load_dicom_objects(paths, scene=self.scene)
 
     def files_of_series(self, series_instance_uid: str) -> list:
         """Given files that belong to a series."""
@@ -77,7 +94,7 @@ class LoadContext:
         """
         from dicomai.errors import DicomAIError
 
-        from .series import _database_files, load_dicom_series, remembered_source, series_files_in
+        from .series import _database_files, load_dicom_series, series_files_in
         from .subject_hierarchy import DicomReference, find_series_nodes
 
         if not series_instance_uid:
@@ -85,7 +102,7 @@ class LoadContext:
         uid = str(series_instance_uid)
         volumes = find_series_nodes(uid, self.scene, "vtkMRMLScalarVolumeNode")
         volumes = [v for v in volumes if not v.IsA("vtkMRMLLabelMapVolumeNode")]
-        source = remembered_source(uid)
+        source = self.files.source(uid)
         if source is not None and not all(Path(f).is_file() for f in source.files):
             source = None
         if volumes:
@@ -108,7 +125,7 @@ class LoadContext:
             return None, None
         volume = load_dicom_series(files, scene=self.scene)
         self.loaded.append(volume)
-        return volume, remembered_source(uid)
+        return volume, self.files.source(uid)
 
 
 def _read_headers(paths) -> dict:
@@ -128,13 +145,18 @@ def _read_headers(paths) -> dict:
     return headers
 
 
-def _kind(ds) -> str:
-    from dicomai.seg.decode import SEG_SOP_CLASSES
+def _kind(ds, loaders: dict) -> str:
+    """The family whose loader takes the object (:mod:`dicomai.families` by SOP class, then
+    modality), "IMAGE" for an image series, else the modality."""
+    from dicomai.families import family_for
     from dicomai.source import NON_IMAGE_MODALITIES
 
-    if str(ds.get("SOPClassUID", "")) in SEG_SOP_CLASSES:
-        return "SEG"
     modality = str(ds.get("Modality", "")).upper()
+    family = family_for(str(ds.get("SOPClassUID", "")), modality)
+    if family is not None and family.name in loaders:
+        return family.name
+    if modality in loaders:
+        return modality
     if modality not in NON_IMAGE_MODALITIES and "Rows" in ds:
         return "IMAGE"
     return modality or "?"
@@ -161,8 +183,8 @@ def load_dicom_objects(paths: Union[PathLike, Sequence[PathLike]], scene=None) -
     from .series import load_dicom_series
     from .subject_hierarchy import find_series_nodes
 
-    _register_builtin_loaders()
     scene = current_scene(scene)
+    loaders = registered_loaders()
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     headers = _read_headers(paths)
@@ -175,10 +197,10 @@ def load_dicom_objects(paths: Union[PathLike, Sequence[PathLike]], scene=None) -
     objects: List[tuple] = []
     skipped: Dict[str, int] = {}
     for path, ds in headers.items():
-        kind = _kind(ds)
+        kind = _kind(ds, loaders)
         if kind == "IMAGE":
             series.setdefault(str(ds.get("SeriesInstanceUID", "")), []).append(path)
-        elif kind in _LOADERS:
+        elif kind in loaders:
             objects.append((kind, path))
         else:
             skipped[kind] = skipped.get(kind, 0) + 1
@@ -197,12 +219,12 @@ def load_dicom_objects(paths: Union[PathLike, Sequence[PathLike]], scene=None) -
         if present is not None:  # already loaded (e.g. a SEG an SR referenced): not twice
             context.loaded.append(present)
             continue
-        context.loaded.extend(_LOADERS[kind](context, path))
+        context.loaded.extend(loaders[kind](context, path))
     if skipped:
         warnings.append(
             "no loader for "
             + ", ".join(f"{n} {k} object(s)" for k, n in sorted(skipped.items()))
-            + f" (loaders: {', '.join(sorted(_LOADERS))})"
+            + f" (loaders: {', '.join(sorted(loaders))})"
         )
     if not context.loaded:
         raise InputError(
@@ -217,12 +239,6 @@ def load_dicom_objects(paths: Union[PathLike, Sequence[PathLike]], scene=None) -
             seen.add(node.GetID())
             out.append(node)
     return out
-
-
-def _register_builtin_loaders() -> None:
-    """SEG registers below; SR lives in .report (imported lazily: it pulls in the SR core)."""
-    if "SR" not in _LOADERS:
-        from . import report  # noqa: F401  (registers the SR loader)
 
 
 def _node_of_instance(sop_instance_uid: str, scene):
@@ -268,6 +284,7 @@ def load_seg(context: LoadContext, path: str) -> list:
     series_item = add_series_in_subject_hierarchy(
         node, header, [str(header.SOPInstanceUID)], content.referenced_instance_uids, scene=context.scene
     )
+    context.files.remember_file(header.SOPInstanceUID, path)  # an SR's export or load finds it again
     context.warnings.extend(content.warnings)
     maps = fraction_volumes(content, node.GetName(), context.scene, series_item)
     if maps:
@@ -312,6 +329,3 @@ def fraction_volumes(content, name: str, scene, parent_item: int = 0) -> list:
             shn.CreateItem(parent_item, volume)
         out.append(volume)
     return out
-
-
-register_loader("SEG", load_seg)

@@ -22,6 +22,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from dicomai.errors import InputError
+
 __all__ = ["VIEW_ORIENTATIONS", "content_center", "render_view"]
 
 VIEW_ORIENTATIONS = {"Red": "Axial", "Yellow": "Sagittal", "Green": "Coronal"}
@@ -252,7 +254,7 @@ def render_view(
     from .scene import current_scene, in_slicer_application
 
     if view not in VIEW_ORIENTATIONS:
-        raise ValueError(f"view {view!r} is not one of {', '.join(VIEW_ORIENTATIONS)}")
+        raise InputError(f"view {view!r} is unknown: use one of {', '.join(VIEW_ORIENTATIONS)}")
     scene = current_scene(scene)
     volume_node, segmentation_node = _pick_nodes(scene, volume_node, segmentation_node)
     width, height = (int(v) for v in size)

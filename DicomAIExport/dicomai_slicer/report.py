@@ -6,8 +6,9 @@ node -> core :class:`~dicomai.sr.tables.MeasurementTable`, then the core builds 
     export_report(ct_volume, "report.sr.dcm", markups=[points, line, roi], table=stats_table,
                   segmentation="organs.seg.dcm", model_name="LesionNet", model_version="2.1")
 
-Import: :func:`load_sr` is registered as the "SR" loader of :func:`dicomai_slicer.load_dicom_objects`.
-It loads the referenced series (and the referenced SEG, through ``load_dicom_objects``), then
+Import: :func:`load_sr` is the "SR" loader of :func:`dicomai_slicer.load_dicom_objects` (named in
+:mod:`dicomai_slicer.families`). It loads the referenced series (and the referenced SEG, through
+the load's context), then
 makes one markups node per markup the report's coordinates describe and one table node with every
 measurement and qualitative evaluation, under the SR's series in the subject hierarchy.
 """
@@ -202,7 +203,7 @@ def _seg_attachment(segmentation, scene):
         return SegAttachment.read(segmentation)
     if hasattr(segmentation, "IsA") and segmentation.IsA("vtkMRMLSegmentationNode"):
         uid = (segmentation.GetAttribute("DICOM.instanceUIDs") or "").split()
-        path = _file_of_instance(uid[0]) if uid else None
+        path = _file_of_instance(uid[0], scene) if uid else None
         if path is None:
             raise InputError(
                 f"segmentation {segmentation.GetName()!r} is not known as a DICOM SEG file: export it with "
@@ -214,11 +215,15 @@ def _seg_attachment(segmentation, scene):
     )
 
 
-def _file_of_instance(uid: str) -> Optional[str]:
+def _file_of_instance(uid: str, scene=None) -> Optional[str]:
+    """The file of a SOP instance: recorded with the scene (:mod:`.scene_files`: a series loaded into
+    it, a SEG an SR loaded there referenced), else from ``slicer.dicomDatabase``; or None."""
     import slicer
 
-    f = _SEG_FILES.get(uid)
-    if f and Path(f).is_file():
+    from .scene_files import scene_files
+
+    f = scene_files(scene).file_of_instance(uid)
+    if f:
         return f
     db = getattr(slicer, "dicomDatabase", None)
     if db is None:
@@ -228,10 +233,6 @@ def _file_of_instance(uid: str) -> Optional[str]:
     except Exception:
         return None
     return f or None
-
-
-# SEG SOP Instance UID -> file, for SEGs loaded by load_sr in this process
-_SEG_FILES: dict = {}
 
 
 def export_report(
@@ -454,16 +455,19 @@ def _find_seg_files(context, path: str, uids: list) -> dict:
             found[uid] = (p, ds, True)
     missing = [u for u in uids if u not in found]
     if missing:
+        read = {os.path.abspath(p) for p in context.headers}  # read already (the SR itself...)
         for f in list_dicom_files(Path(path).resolve().parent):
-            try:
-                ds = pydicom.dcmread(f, stop_before_pixels=True)
+            if os.path.abspath(f) in read:
+                continue
+            try:  # one tag first: the folder holds the whole series
+                tag = pydicom.dcmread(f, stop_before_pixels=True, specific_tags=["SOPInstanceUID"])
+                uid = str(tag.get("SOPInstanceUID", ""))
+                if uid in missing and uid not in found:
+                    found[uid] = (f, pydicom.dcmread(f, stop_before_pixels=True), False)
             except Exception:
                 continue
-            uid = str(ds.get("SOPInstanceUID", ""))
-            if uid in missing and uid not in found:
-                found[uid] = (f, ds, False)
     for uid in [u for u in uids if u not in found]:
-        f = _file_of_instance(uid)
+        f = _file_of_instance(uid, context.scene)
         if f:
             try:
                 found[uid] = (f, pydicom.dcmread(f, stop_before_pixels=True), False)
@@ -481,21 +485,19 @@ def _name(header) -> str:
 def load_sr(context, path: str, curve_type: str = "linear") -> list:
     """Load one TID 1500 SR: markups nodes, one table node, and the series and SEG it references.
 
-    Registered as the "SR" loader of :func:`dicomai_slicer.load_dicom_objects`. Content the core
-    reader does not understand, and references that cannot be found, become warnings.
+    The "SR" loader of :func:`dicomai_slicer.load_dicom_objects` (see :mod:`dicomai_slicer.families`).
+    The SR is read once: ``context.headers[path]`` holds all of it (an SR has no pixel data) and
+    is decoded once, the referenced SEGs found while decoding. Content the core reader does not
+    understand, and references that cannot be found, become warnings.
     """
-    import pydicom
-
     from dicomai.errors import DicomAIError
     from dicomai.sr.decode import read_sr_dataset
 
-    from .loader import load_dicom_objects
     from .subject_hierarchy import add_series_in_subject_hierarchy, subject_hierarchy_node
 
     header = context.headers[path]
     if str(header.get("Modality", "")) != "SR":
         return []
-    ds = pydicom.dcmread(path)
     loaded: list = []
     source = None
     volume = None
@@ -503,30 +505,30 @@ def load_sr(context, path: str, curve_type: str = "linear") -> list:
         volume, source = context.referenced_series(uid, near=path)
         if volume is not None:
             break
-    try:
-        report = read_sr_dataset(ds, source=source, name=Path(path).name)
-    except DicomAIError as e:
-        context.warnings.append(f"{path}: {e}")
-        return []
-    # the referenced SEG(s): loaded through load_dicom_objects unless given with the SR
-    seg_uids = report.referenced_seg_uids
-    seg_headers = []
-    if seg_uids:
+
+    def referenced_segs(seg_uids: list) -> list:
+        """The SEG(s) the groups reference: loaded through the context unless given with the SR;
+        their headers name the groups' segments."""
         found = _find_seg_files(context, path, seg_uids)
+        seg_headers = []
         for uid in seg_uids:
             if uid not in found:
                 continue
             f, seg_header, given = found[uid]
             seg_headers.append(seg_header)
-            _SEG_FILES[uid] = f
             if given or _existing_segmentation(context.scene, uid) is not None:
                 continue  # load_dicom_objects loads the given SEG itself; or it is there already
             try:
-                loaded.extend(load_dicom_objects([f], scene=context.scene))
+                loaded.extend(context.load_more([f]))
             except DicomAIError as e:
                 context.warnings.append(f"{path}: the referenced SEG {f} did not load: {e}")
-        if seg_headers:
-            report = read_sr_dataset(ds, source=source, segs=seg_headers, name=Path(path).name)
+        return seg_headers
+
+    try:
+        report = read_sr_dataset(header, source=source, segs=referenced_segs, name=Path(path).name)
+    except DicomAIError as e:
+        context.warnings.append(f"{path}: {e}")
+        return loaded
     if volume is None and _referenced_image_series(header):
         context.warnings.append(
             f"{path}: the referenced series {', '.join(_referenced_image_series(header))} was not found; "
@@ -554,12 +556,3 @@ def load_sr(context, path: str, curve_type: str = "linear") -> list:
         else:
             shn.CreateItem(series_item, node)
     return nodes + loaded
-
-
-def _register() -> None:
-    from .loader import register_loader
-
-    register_loader("SR", load_sr)
-
-
-_register()

@@ -15,6 +15,8 @@ import weakref
 from pathlib import Path
 from typing import Optional
 
+from dicomai.errors import SetupError
+
 __all__ = [
     "application_logic",
     "close_scene",
@@ -107,14 +109,14 @@ def create_scene(terminology_directory=None):
 
     Raises
     ------
-    RuntimeError
+    dicomai.errors.SetupError
         Inside the Slicer application, which has its own scene.
     """
     import slicer
-    from vtkmodules.vtkCommonCore import vtkCollection, vtkObject, vtkOutputWindow
+    from vtkmodules.vtkCommonCore import vtkOutputWindow
 
     if in_slicer_application():
-        raise RuntimeError(
+        raise SetupError(
             "create_scene() is for slicer-core outside the Slicer application; inside Slicer use "
             "slicer.mrmlScene"
         )
@@ -128,6 +130,30 @@ def create_scene(terminology_directory=None):
     crosshair = slicer.vtkMRMLCrosshairNode()
     crosshair.SetCrosshairName("default")
     scene.AddNode(crosshair)
+    app = _new_application_logic(scene)
+    logics = _add_module_logics(scene, app, terminology_directory)
+    slicer.vtkMRMLSliceNode.AddDefaultSliceOrientationPresets(scene, True)
+
+    slicer.mrmlScene = scene
+    modules = getattr(slicer, "modules", None)
+    if modules is None:
+        modules = types.SimpleNamespace()
+        slicer.modules = modules
+    for name, logic in logics.items():
+        setattr(modules, name.lower(), types.SimpleNamespace(logic=(lambda lg=logic: lg)))
+    _STATE.update(scene=scene, app=app, logics=logics)
+    if not _CREATED:
+        atexit.register(_close_created_scenes)
+    _CREATED.add(scene)
+    return scene
+
+
+def _new_application_logic(scene):
+    """The application logic with the default colour tables, registered with the slice and 3D
+    displayable-manager factories (before any view is made: see p07b_slice_render's recipe)."""
+    import slicer
+    from vtkmodules.vtkCommonCore import vtkCollection
+
     app = slicer.vtkSlicerApplicationLogic()
     app.SetMRMLScene(scene)
     app.GetColorLogic().SetMRMLScene(scene)
@@ -136,6 +162,13 @@ def create_scene(terminology_directory=None):
     app.SetViewLogics(vtkCollection())
     slicer.vtkMRMLSliceViewDisplayableManagerFactory.GetInstance().SetMRMLApplicationLogic(app)
     slicer.vtkMRMLThreeDViewDisplayableManagerFactory.GetInstance().SetMRMLApplicationLogic(app)
+    return app
+
+
+def _add_module_logics(scene, app, terminology_directory) -> dict:
+    """The module logics of :data:`_LOGIC_CLASSES` on ``scene``, registered with ``app``; by name."""
+    import slicer
+    from vtkmodules.vtkCommonCore import vtkObject
 
     logics = {"Colors": app.GetColorLogic()}
     app.SetModuleLogic("Colors", app.GetColorLogic())
@@ -157,20 +190,7 @@ def create_scene(terminology_directory=None):
             vtkObject.SetGlobalWarningDisplay(previous)
         app.SetModuleLogic(name, logic)
         logics[name] = logic
-    slicer.vtkMRMLSliceNode.AddDefaultSliceOrientationPresets(scene, True)
-
-    slicer.mrmlScene = scene
-    modules = getattr(slicer, "modules", None)
-    if modules is None:
-        modules = types.SimpleNamespace()
-        slicer.modules = modules
-    for name, logic in logics.items():
-        setattr(modules, name.lower(), types.SimpleNamespace(logic=(lambda lg=logic: lg)))
-    _STATE.update(scene=scene, app=app, logics=logics)
-    if not _CREATED:
-        atexit.register(_close_created_scenes)
-    _CREATED.add(scene)
-    return scene
+    return logics
 
 
 def close_scene(scene=None) -> None:
@@ -183,7 +203,10 @@ def close_scene(scene=None) -> None:
     closed this way when the interpreter exits. Never call it on the application's scene.
     """
     if in_slicer_application():
-        raise RuntimeError("close_scene() is for headless scenes; the application owns slicer.mrmlScene")
+        raise SetupError(
+            "close_scene() is for headless scenes; inside Slicer clear the application's scene with "
+            "slicer.mrmlScene.Clear(0)"
+        )
     scene = current_scene(scene)
     for node in list(scene.GetNodesByClass("vtkMRMLSegmentationNode")):
         segmentation = node.GetSegmentation()
@@ -214,7 +237,7 @@ def application_logic():
         return get()
     if _STATE["app"] is not None:
         return _STATE["app"]
-    raise RuntimeError("no Slicer application logic: call dicomai_slicer.create_scene() first")
+    raise SetupError("no Slicer application logic: call dicomai_slicer.create_scene() first")
 
 
 def current_scene(scene=None):
@@ -223,5 +246,5 @@ def current_scene(scene=None):
 
     scene = scene if scene is not None else getattr(slicer, "mrmlScene", None)
     if scene is None:
-        raise RuntimeError("no MRML scene: call dicomai_slicer.create_scene() first (outside Slicer)")
+        raise SetupError("no MRML scene: call dicomai_slicer.create_scene() first (outside Slicer)")
     return scene

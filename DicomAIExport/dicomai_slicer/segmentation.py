@@ -22,6 +22,8 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
+from dicomai.errors import DicomAIError
+
 __all__ = [
     "TAG_ALGORITHM_NAME",
     "TAG_ALGORITHM_TYPE",
@@ -599,7 +601,10 @@ def segmentation_node_from_content(content, name: Optional[str] = None, referenc
             segment_id += "_"
         used_ids.add(segment_id)
         if not segmentation.AddSegment(segment, segment_id):
-            raise RuntimeError(f"could not add segment {info.label!r} to the segmentation")
+            raise DicomAIError(
+                f"Slicer could not add segment {info.label!r} (number {info.number}) to the segmentation "
+                f"{name or 'Segmentation'!r}: check that its label value and layer are valid"
+            )
     node = scene.AddNewNodeByClass(
         "vtkMRMLSegmentationNode", scene.GenerateUniqueName(name or "Segmentation")
     )

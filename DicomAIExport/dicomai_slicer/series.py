@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Dict, Optional, Sequence, Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
 
@@ -36,10 +36,6 @@ __all__ = [
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-# SeriesInstanceUID -> SourceSeries of the series loaded in this process (headless: there is no
-# DICOM database to find the files again)
-_LOADED: Dict[str, object] = {}
-
 # CT and MR quantity / units codes Slicer sets (DICOMPlugin.mapSOPClassUIDToDICOMQuantityAndUnits)
 _QUANTITY_UNITS = {
     "CT": (("112031", "DCM", "Attenuation Coefficient"), ("[hnsf'U]", "UCUM", "Hounsfield unit")),
@@ -47,14 +43,19 @@ _QUANTITY_UNITS = {
 }
 
 
-def remember_source(source) -> None:
-    """Keep a loaded series' files so that an export can find them again (headless)."""
-    _LOADED[source.series_instance_uid] = source
+def remember_source(source, scene=None) -> None:
+    """Keep a loaded series' files with its scene, so that an export can find them again (headless;
+    see :mod:`.scene_files`: forgotten when the scene closes)."""
+    from .scene_files import scene_files
+
+    scene_files(scene).remember_source(source)
 
 
-def remembered_source(series_instance_uid: str):
-    """The SourceSeries loaded in this process for a series UID, or None."""
-    return _LOADED.get(str(series_instance_uid))
+def remembered_source(series_instance_uid: str, scene=None):
+    """The SourceSeries loaded into the scene for a series UID, or None."""
+    from .scene_files import scene_files
+
+    return scene_files(scene).source(series_instance_uid)
 
 
 def _is_whole(v: float) -> bool:
@@ -213,7 +214,7 @@ def load_dicom_series(
         import logging
 
         logging.warning(w)
-    remember_source(source)
+    remember_source(source, scene)
     _select(node)
     return node
 
@@ -359,9 +360,9 @@ def find_source_series(
         if files:
             where = "the DICOM database"
             source = read_source_series(files, allow_nonuniform=True)
-        elif uid and remembered_source(uid) is not None:
+        elif uid and remembered_source(uid, scene) is not None:
             where = "the files it was loaded from"
-            source = remembered_source(uid)
+            source = remembered_source(uid, scene)
             missing = [f for f in source.files if not Path(f).is_file()]
             if missing:
                 raise SourceSeriesError(

@@ -19,7 +19,7 @@ import time
 import numpy as np
 import pytest
 
-from dicomai import synthetic
+import dicomai_samples as samples
 from dicomai.batch import BatchOptions, Case, read_manifest, run_batch
 from dicomai.errors import InputError
 from dicomai.imageio import write_image
@@ -40,13 +40,13 @@ def _run(*argv, cwd=None):
 def cohort(tmp_path_factory):
     """Three CT series, labelmaps, probability maps, metadata and a table; a 12-case manifest."""
     root = tmp_path_factory.mktemp("cohort")
-    ct, labels, segments = synthetic.phantom(SHAPE)
+    ct, labels, segments = samples.phantom(SHAPE)
     meta = root / "meta.json"
-    meta.write_text(json.dumps(synthetic.dcmqi_metadata(segments)))
+    meta.write_text(json.dumps(samples.dcmqi_metadata(segments)))
     sources = {}
     for name, orientation in (("a", "axial"), ("b", "oblique"), ("c", "sagittal")):
-        grid = synthetic.make_grid(shape=SHAPE, orientation=orientation)
-        synthetic.write_series(root / f"ct_{name}", ct, grid, uid_seed=f"batch-{name}")
+        grid = samples.make_grid(shape=SHAPE, orientation=orientation)
+        samples.write_series(root / f"ct_{name}", ct, grid, uid_seed=f"batch-{name}")
         sources[name] = read_source_series(root / f"ct_{name}")
     for name, source in sources.items():
         write_image(root / f"labels_{name}.nrrd", labels, source.grid)
@@ -54,7 +54,7 @@ def cohort(tmp_path_factory):
         write_image(root / f"organs_{name}.nrrd", organs, source.grid)
     prob = (labels == 1).astype(np.float32) * 0.75
     write_image(root / "liver_p.nrrd", prob, sources["a"].grid)
-    wrong = synthetic.make_grid(shape=(SHAPE[0] + 1, SHAPE[1], SHAPE[2]))
+    wrong = samples.make_grid(shape=(SHAPE[0] + 1, SHAPE[1], SHAPE[2]))
     write_image(root / "wrong_grid.nrrd", np.zeros(wrong.shape, np.uint8) + 1, wrong)
     (root / "stats.tsv").write_text("Segment\tVolume [mm3]\nLiver\t1500.5\nSpleen\t220.25\n")
 

@@ -1,19 +1,19 @@
-"""Synthetic source series used by the core tests (written with dicomai.synthetic)."""
+"""Synthetic source series used by the core tests (written with dicomai_samples)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from dicomai import synthetic
+import dicomai_samples as samples
 from series_kinds import KINDS, SHAPE  # noqa: E402,F401  (re-exported to the core tests)
 
 
 def write_case(folder, kind: str, shape=SHAPE, seed: int = 0):
     """Write the series of ``kind``; returns (SeriesInfo, labels (k,r,c) uint8 with values 1..5)."""
     grid_kw, series_kw = KINDS[kind]
-    grid = synthetic.make_grid(shape=shape, **grid_kw)
-    ct, labels, _ = synthetic.phantom(shape, seed=seed)
-    info = synthetic.write_series(folder, ct, grid, file_names="random", seed=seed, **series_kw)
+    grid = samples.make_grid(shape=shape, **grid_kw)
+    ct, labels, _ = samples.phantom(shape, seed=seed)
+    info = samples.write_series(folder, ct, grid, file_names="random", seed=seed, **series_kw)
     return info, labels
 
 

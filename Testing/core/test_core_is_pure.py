@@ -1,4 +1,5 @@
-"""The embedded core imports numpy, pydicom, highdicom and SimpleITK only: never slicer, vtk or qt."""
+"""The embedded core imports numpy, pydicom, highdicom and SimpleITK only: never slicer, vtk, qt,
+the adapters (dicomai_slicer) or the samples (dicomai_samples)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import dicomai
 
-FORBIDDEN = {"slicer", "vtk", "vtkmodules", "qt", "ctk", "PythonQt", "dicomai_slicer"}
+FORBIDDEN = {"slicer", "vtk", "vtkmodules", "qt", "ctk", "PythonQt", "dicomai_slicer", "dicomai_samples"}
 ALLOWED_THIRD_PARTY = {"numpy", "pydicom", "highdicom", "SimpleITK"}
 # optional extras (pyproject's [project.optional-dependencies]; urllib3 comes with requests) and
 # Pillow (highdicom's own dependency; Secondary Capture pictures): imported only inside the

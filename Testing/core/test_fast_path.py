@@ -30,8 +30,8 @@ import pydicom
 import pytest
 from series_cases import KINDS, overlapping_masks, write_case
 
+import dicomai_samples as samples
 import peers
-from dicomai import synthetic
 from dicomai.errors import InputError
 from dicomai.seg import fast
 from dicomai.seg._rle import encode_frame as rle_encode
@@ -40,7 +40,7 @@ from dicomai.seg.decode import read_seg
 from dicomai.seg.encode import write_seg
 from dicomai.seg.metadata import load_metadata, segments_for_labels
 from dicomai.source import read_source_series
-from dicomai.synthetic import dcmqi_metadata, phantom_segments
+from dicomai_samples import dcmqi_metadata, labelmaps, phantom_segments
 
 HD_VERSION = tuple(int(v) for v in hd.__version__.split(".")[:2])
 
@@ -232,8 +232,8 @@ def test_fast_path_compressed_output_matches_highdicom(tmp_path, seg_type, compr
 
 def test_fast_path_handles_frames_that_are_not_byte_aligned(tmp_path):
     # 19 x 21 pixels: 399 bits a frame, so frames share bytes in 1-bit Pixel Data
-    grid = synthetic.make_grid(shape=(6, 19, 21), spacing=(2.0, 1.0, 1.0), orientation="oblique")
-    info = synthetic.write_series(tmp_path / "src", np.zeros(grid.shape, np.int16), grid)
+    grid = samples.make_grid(shape=(6, 19, 21), spacing=(2.0, 1.0, 1.0), orientation="oblique")
+    info = samples.write_series(tmp_path / "src", np.zeros(grid.shape, np.int16), grid)
     source = read_source_series(info.folder)
     labels = np.zeros(grid.shape, np.uint8)
     labels[1:4, 2:9, 3:12] = 1
@@ -253,7 +253,7 @@ def test_fast_path_handles_frames_that_are_not_byte_aligned(tmp_path):
 
 
 def test_source_patient_and_study_attributes_are_copied_like_highdicom(tmp_path):
-    grid = synthetic.make_grid(shape=(4, 32, 32))
+    grid = samples.make_grid(shape=(4, 32, 32))
     extra = {
         "PatientAge": "061Y",
         "PatientComments": "synthetic",
@@ -269,7 +269,7 @@ def test_source_patient_and_study_attributes_are_copied_like_highdicom(tmp_path)
         "LossyImageCompressionRatio": "10",
         "LossyImageCompressionMethod": "ISO_10918_1",
     }
-    info = synthetic.write_series(tmp_path / "src", np.zeros(grid.shape, np.int16), grid, attributes=extra)
+    info = samples.write_series(tmp_path / "src", np.zeros(grid.shape, np.int16), grid, attributes=extra)
     source = read_source_series(info.folder)
     labels = np.zeros(grid.shape, np.uint8)
     labels[1:3, 5:20, 5:20] = 1
@@ -540,7 +540,7 @@ def test_code_items_are_highdicoms_coded_concepts():
 
 def _project_colours():
     colours = {tuple(int(v) for v in s["recommendedDisplayRGBValue"]) for s in phantom_segments()}
-    colours |= {synthetic._palette(i) for i in range(0, 2000)}
+    colours |= {labelmaps._palette(i) for i in range(0, 2000)}
     colours.add((221, 130, 101))  # metadata.py's example
     return sorted(colours)
 

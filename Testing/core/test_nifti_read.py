@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from dicomai import synthetic
+import dicomai_samples as samples
 from dicomai.errors import InputError
 from dicomai.imageio import _read_nifti, read_image
 
@@ -35,7 +35,7 @@ def _sitk_truth(path):
 @pytest.mark.parametrize("orientation", ["axial", "oblique", "sagittal"])
 @pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.uint16, np.int32, np.float32])
 def test_direct_nifti_read_equals_simpleitk(tmp_path, suffix, orientation, dtype):
-    grid = synthetic.make_grid(shape=(6, 17, 23), orientation=orientation)
+    grid = samples.make_grid(shape=(6, 17, 23), orientation=orientation)
     rng = np.random.default_rng(1)
     array = rng.integers(0, 120, size=grid.shape).astype(dtype)
     path = tmp_path / f"v{suffix}"
@@ -58,7 +58,7 @@ def _patch_header(path, offset, fmt, value):
 
 
 def test_scaled_nifti_goes_through_simpleitk_and_keeps_its_values(tmp_path):
-    grid = synthetic.make_grid(shape=(4, 8, 8))
+    grid = samples.make_grid(shape=(4, 8, 8))
     path = tmp_path / "scaled.nii.gz"
     _write(path, np.full(grid.shape, 3, np.int16), grid)
     _patch_header(path, 112, "f", 2.0)  # scl_slope
@@ -68,7 +68,7 @@ def test_scaled_nifti_goes_through_simpleitk_and_keeps_its_values(tmp_path):
 
 
 def test_truncated_nifti_is_a_clear_error_naming_the_file(tmp_path):
-    grid = synthetic.make_grid(shape=(4, 16, 16))
+    grid = samples.make_grid(shape=(4, 16, 16))
     path = tmp_path / "cut.nii"
     _write(path, np.ones(grid.shape, np.uint8), grid)
     path.write_bytes(path.read_bytes()[:-300])

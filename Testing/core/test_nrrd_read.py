@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from dicomai import synthetic
+import dicomai_samples as samples
 from dicomai.errors import InputError
 from dicomai.imageio import read_image, write_image
 
 
 @pytest.fixture()
 def volume():
-    grid = synthetic.make_grid(shape=(7, 33, 20), orientation="oblique")
+    grid = samples.make_grid(shape=(7, 33, 20), orientation="oblique")
     rng = np.random.default_rng(3)
     return rng.integers(0, 300, size=grid.shape).astype(np.uint16), grid
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from series_cases import write_case
 
-from dicomai import synthetic
+import dicomai_samples as samples
 from dicomai.cli import main as cli
 from dicomai.errors import GeometryMismatchError, InputError, OutputExistsError, SourceSeriesError
 from dicomai.geometry import Grid
@@ -221,10 +221,10 @@ def test_segment_with_no_voxels_is_not_silently_dropped(series, tmp_path):
 
 def test_source_with_two_series_names_both(series, tmp_path):
     info, labels, _ = series
-    grid = synthetic.make_grid(shape=(3, 8, 8))
+    grid = samples.make_grid(shape=(3, 8, 8))
     vol = np.zeros(grid.shape, np.int16)
-    synthetic.write_series(tmp_path / "a", vol, grid, series_description="first")
-    synthetic.write_series(tmp_path / "b", vol, grid, series_description="second", modality="MR")
+    samples.write_series(tmp_path / "a", vol, grid, series_description="first")
+    samples.write_series(tmp_path / "b", vol, grid, series_description="second", modality="MR")
     with pytest.raises(SourceSeriesError) as e:
         read_source_series(tmp_path)
     assert "2 image series" in str(e.value) and "'first'" in str(e.value) and "'second'" in str(e.value)
@@ -241,8 +241,8 @@ def test_source_without_images_is_an_error(tmp_path, series):
 def test_source_with_mixed_frames_of_reference_is_an_error(tmp_path):
     import pydicom
 
-    grid = synthetic.make_grid(shape=(4, 8, 8))
-    info = synthetic.write_series(tmp_path, np.zeros(grid.shape, np.int16), grid)
+    grid = samples.make_grid(shape=(4, 8, 8))
+    info = samples.write_series(tmp_path, np.zeros(grid.shape, np.int16), grid)
     ds = pydicom.dcmread(info.files[2])
     ds.FrameOfReferenceUID = "1.2.3.4.5"
     ds.save_as(info.files[2])
@@ -253,8 +253,8 @@ def test_source_with_mixed_frames_of_reference_is_an_error(tmp_path):
 def test_source_with_two_slices_at_one_position_is_an_error(tmp_path):
     import pydicom
 
-    grid = synthetic.make_grid(shape=(4, 8, 8))
-    info = synthetic.write_series(tmp_path, np.zeros(grid.shape, np.int16), grid)
+    grid = samples.make_grid(shape=(4, 8, 8))
+    info = samples.write_series(tmp_path, np.zeros(grid.shape, np.int16), grid)
     ds = pydicom.dcmread(info.files[2])
     ds.ImagePositionPatient = pydicom.dcmread(info.files[1]).ImagePositionPatient
     ds.save_as(info.files[2])
@@ -263,8 +263,8 @@ def test_source_with_two_slices_at_one_position_is_an_error(tmp_path):
 
 
 def test_missing_slice_is_reported_as_non_uniform_spacing(tmp_path):
-    grid = synthetic.make_grid(shape=(6, 8, 8))
-    info = synthetic.write_series(tmp_path, np.zeros(grid.shape, np.int16), grid)
+    grid = samples.make_grid(shape=(6, 8, 8))
+    info = samples.write_series(tmp_path, np.zeros(grid.shape, np.int16), grid)
     os.remove(info.files[3])
     with pytest.raises(
         SourceSeriesError, match=r"1 slice\(s\) missing between .* a gap of 5 mm, spacing 2.5 mm"

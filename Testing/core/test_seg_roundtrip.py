@@ -17,7 +17,7 @@ from dicomai.seg.decode import read_seg
 from dicomai.seg.encode import write_seg
 from dicomai.seg.metadata import load_metadata, segments_for_labels
 from dicomai.source import read_source_series
-from dicomai.synthetic import dcmqi_metadata, phantom_segments
+from dicomai_samples import dcmqi_metadata, phantom_segments
 
 
 @pytest.fixture(scope="module", params=sorted(KINDS))

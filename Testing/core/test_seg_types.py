@@ -10,7 +10,7 @@ import pydicom
 import pytest
 from series_cases import KINDS, overlapping_masks, write_case
 
-from dicomai import synthetic
+import dicomai_samples as samples
 from dicomai.cli import main as cli
 from dicomai.errors import InputError
 from dicomai.imageio import read_image, read_labelmap, write_image, write_seg_nrrd
@@ -20,7 +20,7 @@ from dicomai.seg.decode import read_seg
 from dicomai.seg.encode import ALLOWED_COMPRESSIONS, COMPRESSIONS, DEFAULT_COMPRESSION, write_seg
 from dicomai.seg.metadata import load_metadata, segments_for_labels
 from dicomai.source import read_source_series
-from dicomai.synthetic import dcmqi_metadata, phantom_segments
+from dicomai_samples import dcmqi_metadata, phantom_segments
 from shared_data import REALDATA  # noqa: E402
 
 LABELMAP_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.7"
@@ -93,10 +93,10 @@ def test_labelmap_round_trip_on_every_series_kind(case):
 
 @pytest.mark.parametrize("compression", ["none", "rle", "jpeg-ls", "deflate"])
 def test_labelmap_with_300_segments_is_16_bit_and_exact(tmp_path, compression):
-    grid = synthetic.make_grid(shape=(8, 48, 40), spacing=(2.0, 0.9, 0.9))
-    info = synthetic.write_series(tmp_path / "src", np.zeros(grid.shape, np.int16), grid)
+    grid = samples.make_grid(shape=(8, 48, 40), spacing=(2.0, 0.9, 0.9))
+    info = samples.write_series(tmp_path / "src", np.zeros(grid.shape, np.int16), grid)
     source = read_source_series(info.folder)
-    labels, segs = synthetic.many_segments_labelmap(grid.shape, 300)
+    labels, segs = samples.many_segments_labelmap(grid.shape, 300)
     assert labels.dtype == np.uint16
     meta = load_metadata(dcmqi_metadata(segs))
     content = SegmentationContent.from_labelmap(labels, grid, segments_for_labels(range(1, 301), meta, []))

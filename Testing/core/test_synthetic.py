@@ -1,4 +1,4 @@
-"""Synthetic series, phantoms and label maps (dicomai.synthetic) are standard and geometrically exact."""
+"""Synthetic series, phantoms and label maps (dicomai_samples) are standard and geometrically exact."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pydicom
 import pytest
 from pydicom.sr.codedict import codes
 
-from dicomai import synthetic
+import dicomai_samples as samples
 from dicomai.source import read_source_series
 
 try:  # Testing/peers: the independent checkers (Testing/conftest.py puts Testing/ on sys.path)
@@ -36,7 +36,7 @@ def _names(info):
 # ------------------------------------------------------------------------------------------ grids
 @pytest.mark.parametrize("orientation", [*ORIENTATIONS, (0.0, 0.6, 0.8, 0.0, 0.8, -0.6)])
 def test_every_orientation_gives_an_orthonormal_grid_stepping_along_the_normal(orientation):
-    g = synthetic.make_grid((5, 7, 9), (2.5, 0.7, 1.1), orientation=orientation)
+    g = samples.make_grid((5, 7, 9), (2.5, 0.7, 1.1), orientation=orientation)
     dirs = np.column_stack([g.slice_direction, g.row_direction, g.col_direction])
     assert np.allclose(dirs.T @ dirs, np.eye(3), atol=1e-12)
     assert np.allclose(g.slice_direction, g.normal)
@@ -53,12 +53,12 @@ def test_every_orientation_gives_an_orthonormal_grid_stepping_along_the_normal(o
     ],
 )
 def test_named_planes_have_the_usual_image_orientation(orientation, iop):
-    g = synthetic.make_grid((3, 4, 4), (1, 1, 1), orientation=orientation)
+    g = samples.make_grid((3, 4, 4), (1, 1, 1), orientation=orientation)
     assert np.allclose(g.image_orientation, iop)
 
 
 def test_oblique_is_rotated_about_two_axes():
-    g = synthetic.make_grid((3, 4, 4), (1, 1, 1), orientation="oblique")
+    g = samples.make_grid((3, 4, 4), (1, 1, 1), orientation="oblique")
     iop = np.asarray(g.image_orientation)
     # no direction cosine is 0 or 1 except the one untouched by the first rotation
     assert np.count_nonzero(np.isclose(np.abs(iop), 0.0) | np.isclose(np.abs(iop), 1.0)) == 1
@@ -66,9 +66,9 @@ def test_oblique_is_rotated_about_two_axes():
 
 
 def test_default_origin_centres_the_grid_and_an_explicit_one_is_kept():
-    g = synthetic.make_grid((11, 21, 31), (2.0, 0.5, 0.5), orientation="oblique")
+    g = samples.make_grid((11, 21, 31), (2.0, 0.5, 0.5), orientation="oblique")
     assert np.allclose(g.index_to_world([5, 10, 15]), 0.0, atol=1e-9)
-    g = synthetic.make_grid((2, 2, 2), (1, 1, 1), origin=(-10.0, 20.0, 30.5))
+    g = samples.make_grid((2, 2, 2), (1, 1, 1), origin=(-10.0, 20.0, 30.5))
     assert np.allclose(g.origin, (-10.0, 20.0, 30.5))
 
 
@@ -84,14 +84,14 @@ def test_default_origin_centres_the_grid_and_an_explicit_one_is_kept():
 )
 def test_make_grid_rejects_bad_input(kwargs):
     with pytest.raises(ValueError):
-        synthetic.make_grid(**kwargs)
+        samples.make_grid(**kwargs)
 
 
 # ------------------------------------------------------------------------------------------ series
 def test_written_files_carry_the_grid_geometry_and_pixels(tmp_path):
-    g = synthetic.make_grid((4, 6, 8), (3.0, 0.7, 1.1), origin=(-12.5, 40.0, 100.25), orientation="oblique")
+    g = samples.make_grid((4, 6, 8), (3.0, 0.7, 1.1), origin=(-12.5, 40.0, 100.25), orientation="oblique")
     vol = _volume(g.shape)
-    info = synthetic.write_series(tmp_path, vol, g, modality="CT")
+    info = samples.write_series(tmp_path, vol, g, modality="CT")
     assert len(info.files) == len(info.sop_instance_uids) == 4
     for k, path in enumerate(info.files):
         ds = pydicom.dcmread(path)
@@ -133,11 +133,11 @@ CASES = {
 @pytest.mark.parametrize("case", list(CASES))
 def test_read_source_series_recovers_the_grid_and_slice_order(tmp_path, case):
     opts = dict(CASES[case])
-    g = synthetic.make_grid(
+    g = samples.make_grid(
         (7, 12, 10), opts.pop("spacing"), origin=(-33.3, 12.1, -80.7), orientation=opts.pop("orientation")
     )
     vol = np.clip(_volume(g.shape), 0, None).astype(np.int16)
-    info = synthetic.write_series(tmp_path / "series", vol, g, **opts)
+    info = samples.write_series(tmp_path / "series", vol, g, **opts)
     src = read_source_series(tmp_path / "series")
     assert np.allclose(src.grid.affine, g.affine)
     assert src.grid.matches(g)
@@ -151,10 +151,10 @@ def test_read_source_series_recovers_the_grid_and_slice_order(tmp_path, case):
 
 def test_decimal_strings_fit_in_16_characters(tmp_path):
     # this oblique grid puts a slice at 9.999999999999998 mm, which naive formatting writes in 17
-    g = synthetic.make_grid((12, 40, 36), (4.0, 0.9, 0.9), orientation="oblique")
+    g = samples.make_grid((12, 40, 36), (4.0, 0.9, 0.9), orientation="oblique")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        info = synthetic.write_series(tmp_path, _volume(g.shape), g, modality="MR")
+        info = samples.write_series(tmp_path, _volume(g.shape), g, modality="MR")
     for path in info.files:
         ds = pydicom.dcmread(path, stop_before_pixels=True)
         for elem in ds.iterall():
@@ -165,16 +165,16 @@ def test_decimal_strings_fit_in_16_characters(tmp_path):
 
 
 def test_reverse_instance_numbers_count_down_in_slice_order(tmp_path):
-    g = synthetic.make_grid((5, 4, 4), (1, 1, 1))
-    info = synthetic.write_series(tmp_path, _volume(g.shape), g, reverse_instance_numbers=True)
+    g = samples.make_grid((5, 4, 4), (1, 1, 1))
+    info = samples.write_series(tmp_path, _volume(g.shape), g, reverse_instance_numbers=True)
     numbers = [pydicom.dcmread(f, stop_before_pixels=True).InstanceNumber for f in info.files]
     assert numbers == [5, 4, 3, 2, 1] == info.instance_numbers
 
 
 @pytest.mark.parametrize("n", [2, 3, 4, 10, 40])
 def test_random_file_names_are_not_in_slice_order(tmp_path, n):
-    g = synthetic.make_grid((n, 4, 4), (1, 1, 1))
-    info = synthetic.write_series(tmp_path, _volume(g.shape), g, file_names="random")
+    g = samples.make_grid((n, 4, 4), (1, 1, 1))
+    info = samples.write_series(tmp_path, _volume(g.shape), g, file_names="random")
     names = _names(info)
     assert len(set(names)) == n
     assert sorted(names) != names
@@ -184,39 +184,37 @@ def test_random_file_names_are_not_in_slice_order(tmp_path, n):
 
 
 def test_random_file_names_follow_the_seed(tmp_path):
-    g = synthetic.make_grid((6, 4, 4), (1, 1, 1))
+    g = samples.make_grid((6, 4, 4), (1, 1, 1))
     vol = _volume(g.shape)
-    a = synthetic.write_series(tmp_path / "a", vol, g, seed=3)
-    b = synthetic.write_series(tmp_path / "b", vol, g, seed=3)
-    c = synthetic.write_series(tmp_path / "c", vol, g, seed=4)
+    a = samples.write_series(tmp_path / "a", vol, g, seed=3)
+    b = samples.write_series(tmp_path / "b", vol, g, seed=3)
+    c = samples.write_series(tmp_path / "c", vol, g, seed=4)
     assert _names(a) == _names(b) != _names(c)
 
 
 def test_other_file_name_modes(tmp_path):
-    g = synthetic.make_grid((3, 4, 4), (1, 1, 1))
+    g = samples.make_grid((3, 4, 4), (1, 1, 1))
     vol = _volume(g.shape)
-    inst = synthetic.write_series(
-        tmp_path / "i", vol, g, file_names="instance", reverse_instance_numbers=True
-    )
+    inst = samples.write_series(tmp_path / "i", vol, g, file_names="instance", reverse_instance_numbers=True)
     assert _names(inst) == ["IM00003.dcm", "IM00002.dcm", "IM00001.dcm"]
-    sl = synthetic.write_series(tmp_path / "s", vol, g, file_names="slice")
+    sl = samples.write_series(tmp_path / "s", vol, g, file_names="slice")
     assert _names(sl) == ["slice_0000.dcm", "slice_0001.dcm", "slice_0002.dcm"]
-    sop = synthetic.write_series(tmp_path / "u", vol, g, file_names="sop")
+    sop = samples.write_series(tmp_path / "u", vol, g, file_names="sop")
     assert _names(sop) == [f"{u}.dcm" for u in sop.sop_instance_uids]
-    fn = synthetic.write_series(tmp_path / "f", vol, g, file_names=lambda k, ds: f"z{9 - k}.dcm")
+    fn = samples.write_series(tmp_path / "f", vol, g, file_names=lambda k, ds: f"z{9 - k}.dcm")
     assert _names(fn) == ["z9.dcm", "z8.dcm", "z7.dcm"]
 
 
 def test_uids_are_new_on_every_call_unless_seeded_or_given(tmp_path):
-    g = synthetic.make_grid((2, 4, 4), (1, 1, 1))
+    g = samples.make_grid((2, 4, 4), (1, 1, 1))
     vol = _volume(g.shape)
-    a = synthetic.write_series(tmp_path / "a", vol, g)
-    b = synthetic.write_series(tmp_path / "b", vol, g)
+    a = samples.write_series(tmp_path / "a", vol, g)
+    b = samples.write_series(tmp_path / "b", vol, g)
     assert a.study_instance_uid != b.study_instance_uid
     assert a.series_instance_uid != b.series_instance_uid
     assert not set(a.sop_instance_uids) & set(b.sop_instance_uids)
-    c = synthetic.write_series(tmp_path / "c", vol, g, uid_seed="x")
-    d = synthetic.write_series(tmp_path / "d", vol, g, uid_seed="x")
+    c = samples.write_series(tmp_path / "c", vol, g, uid_seed="x")
+    d = samples.write_series(tmp_path / "d", vol, g, uid_seed="x")
     assert (c.study_instance_uid, c.series_instance_uid, c.frame_of_reference_uid, c.sop_instance_uids) == (
         d.study_instance_uid,
         d.series_instance_uid,
@@ -224,7 +222,7 @@ def test_uids_are_new_on_every_call_unless_seeded_or_given(tmp_path):
         d.sop_instance_uids,
     )
     assert len(set(c.sop_instance_uids)) == 2
-    e = synthetic.write_series(
+    e = samples.write_series(
         tmp_path / "e",
         vol,
         g,
@@ -241,8 +239,8 @@ def test_uids_are_new_on_every_call_unless_seeded_or_given(tmp_path):
 
 
 def test_mr_files_carry_the_mr_image_module(tmp_path):
-    g = synthetic.make_grid((2, 4, 4), (1.5, 1, 1))
-    info = synthetic.write_series(tmp_path, _volume(g.shape), g, modality="MR")
+    g = samples.make_grid((2, 4, 4), (1.5, 1, 1))
+    info = samples.write_series(tmp_path, _volume(g.shape), g, modality="MR")
     ds = pydicom.dcmread(info.files[0])
     assert ds.SOPClassUID == pydicom.uid.MRImageStorage
     for kw in (
@@ -261,9 +259,9 @@ def test_mr_files_carry_the_mr_image_module(tmp_path):
 
 
 def test_pet_files_carry_what_suv_needs(tmp_path):
-    g = synthetic.make_grid((3, 4, 4), (4, 4, 4))
+    g = samples.make_grid((3, 4, 4), (4, 4, 4))
     vol = np.abs(_volume(g.shape)).astype(np.int16)
-    info = synthetic.write_series(tmp_path, vol, g, modality="PT", rescale_slope=[0.5, 0.25, 2.0])
+    info = samples.write_series(tmp_path, vol, g, modality="PT", rescale_slope=[0.5, 0.25, 2.0])
     for k, path in enumerate(info.files):
         ds = pydicom.dcmread(path)
         assert ds.SOPClassUID == pydicom.uid.PositronEmissionTomographyImageStorage
@@ -281,25 +279,55 @@ def test_pet_files_carry_what_suv_needs(tmp_path):
 
 
 def test_write_series_rejects_bad_input(tmp_path):
-    g = synthetic.make_grid((2, 4, 4), (1, 1, 1))
+    g = samples.make_grid((2, 4, 4), (1, 1, 1))
     vol = _volume(g.shape)
     with pytest.raises(ValueError, match="does not match"):
-        synthetic.write_series(tmp_path, vol[:1], g)
+        samples.write_series(tmp_path, vol[:1], g)
     with pytest.raises(TypeError, match="integers"):
-        synthetic.write_series(tmp_path, vol.astype(float), g)
+        samples.write_series(tmp_path, vol.astype(float), g)
     with pytest.raises(ValueError, match="modality"):
-        synthetic.write_series(tmp_path, vol, g, modality="US")
+        samples.write_series(tmp_path, vol, g, modality="US")
     with pytest.raises(ValueError, match="PET RescaleIntercept"):
-        synthetic.write_series(tmp_path, vol, g, modality="PT", rescale_intercept=-10)
+        samples.write_series(tmp_path, vol, g, modality="PT", rescale_intercept=-10)
     with pytest.raises(ValueError, match="file_names"):
-        synthetic.write_series(tmp_path, vol, g, file_names="alphabetical")
+        samples.write_series(tmp_path, vol, g, file_names="alphabetical")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_series_options_are_checked_once_on_construction():
+    assert samples.SeriesOptions(modality="pet").modality == "PT"
+    assert samples.SeriesOptions(modality="mr").modality == "MR"
+    with pytest.raises(ValueError, match="modality 'US'"):
+        samples.SeriesOptions(modality="US")
+    with pytest.raises(ValueError, match="file_names"):
+        samples.SeriesOptions(file_names="alphabetical")
+    with pytest.raises(ValueError, match="MR Image Storage has no rescale"):
+        samples.SeriesOptions(modality="MR", rescale_slope=2.0)
+    with pytest.raises(ValueError, match="PET RescaleIntercept"):
+        samples.SeriesOptions(modality="PT", rescale_intercept=1)
+
+
+def test_options_object_and_keyword_fields_write_the_same_series(tmp_path):
+    g = samples.make_grid((3, 6, 5), (2.0, 1.0, 1.0))
+    vol = _volume(g.shape)
+    options = samples.SeriesOptions(modality="MR", uid_seed="same", file_names="slice", series_number=4)
+    a = samples.write_series(tmp_path / "a", vol, g, options)
+    b = samples.write_series(
+        tmp_path / "b", vol, g, modality="MR", uid_seed="same", file_names="slice", series_number=4
+    )
+    c = samples.write_series(
+        tmp_path / "c", vol, g, options, series_number=5
+    )  # a field replaces the option's
+    assert _names(a) == _names(b) and a.sop_instance_uids == b.sop_instance_uids
+    for fa, fb in zip(a.files, b.files):
+        assert Path(fa).read_bytes() == Path(fb).read_bytes()
+    assert pydicom.dcmread(c.files[0]).SeriesNumber == 5 and c.modality == "MR"
 
 
 # ------------------------------------------------------------------------------------------ phantom
 @pytest.fixture(scope="module")
 def phantom_128():
-    return synthetic.phantom((40, 128, 128), seed=0)
+    return samples.phantom((40, 128, 128), seed=0)
 
 
 def test_phantom_has_all_five_labels_with_plausible_sizes(phantom_128):
@@ -354,11 +382,11 @@ def test_phantom_lesion_lies_inside_the_liver(phantom_128):
 
 
 def test_phantom_is_reproducible_and_scales(phantom_128):
-    ct, labels, _ = synthetic.phantom((40, 128, 128), seed=0)
+    ct, labels, _ = samples.phantom((40, 128, 128), seed=0)
     assert np.array_equal(ct, phantom_128[0]) and np.array_equal(labels, phantom_128[1])
-    ct2, labels2, _ = synthetic.phantom((40, 128, 128), seed=1)
+    ct2, labels2, _ = samples.phantom((40, 128, 128), seed=1)
     assert not np.array_equal(ct, ct2) and np.array_equal(labels, labels2)
-    small_ct, small_labels, _ = synthetic.phantom((8, 32, 32))
+    small_ct, small_labels, _ = samples.phantom((8, 32, 32))
     assert set(np.unique(small_labels)) == {0, 1, 2, 3, 4, 5}
     assert small_ct.shape == (8, 32, 32)
 
@@ -387,7 +415,7 @@ def test_phantom_segments_carry_snomed_codes_and_slicer_colours(phantom_128):
 
 
 def test_dcmqi_metadata_has_dcmqi_layout(phantom_128):
-    meta = synthetic.dcmqi_metadata(phantom_128[2], SeriesNumber=42, ContentCreatorName="Reader^One")
+    meta = samples.dcmqi_metadata(phantom_128[2], SeriesNumber=42, ContentCreatorName="Reader^One")
     for key in (
         "ContentCreatorName",
         "ClinicalTrialSeriesID",
@@ -412,7 +440,7 @@ def test_dcmqi_metadata_has_dcmqi_layout(phantom_128):
     [((60, 96, 96), 1), ((60, 96, 96), 10), ((60, 96, 96), 100), ((40, 64, 64), 300), ((6, 16, 16), 300)],
 )
 def test_many_segments_labelmap_has_exactly_n_labels(shape, n):
-    labels, segments = synthetic.many_segments_labelmap(shape, n, seed=0)
+    labels, segments = samples.many_segments_labelmap(shape, n, seed=0)
     assert labels.shape == shape
     assert labels.dtype == (np.uint8 if n <= 255 else np.uint16)
     present = np.unique(labels)
@@ -422,7 +450,7 @@ def test_many_segments_labelmap_has_exactly_n_labels(shape, n):
 
 
 def test_many_segments_are_mostly_small_and_thin_with_a_few_large_ones():
-    labels, _ = synthetic.many_segments_labelmap((80, 128, 128), 100, seed=2)
+    labels, _ = samples.many_segments_labelmap((80, 128, 128), 100, seed=2)
     spans = np.zeros(101, int)
     for k in range(labels.shape[0]):
         spans[np.unique(labels[k])] += 1
@@ -434,7 +462,7 @@ def test_many_segments_are_mostly_small_and_thin_with_a_few_large_ones():
 
 
 def test_many_segments_use_cid_7151_types_with_matching_categories():
-    _, segments = synthetic.many_segments_labelmap((20, 64, 64), 300, seed=0)
+    _, segments = samples.many_segments_labelmap((20, 64, 64), 300, seed=0)
     cid7151 = {getattr(codes.cid7151, k).value for k in codes.cid7151.dir()}
     categories = {getattr(codes.cid7150, k).value for k in codes.cid7150.dir()}
     by_category = {
@@ -461,17 +489,17 @@ def test_many_segments_use_cid_7151_types_with_matching_categories():
 
 
 def test_many_segments_follow_the_seed():
-    a, _ = synthetic.many_segments_labelmap((20, 48, 48), 30, seed=5)
-    b, _ = synthetic.many_segments_labelmap((20, 48, 48), 30, seed=5)
-    c, _ = synthetic.many_segments_labelmap((20, 48, 48), 30, seed=6)
+    a, _ = samples.many_segments_labelmap((20, 48, 48), 30, seed=5)
+    b, _ = samples.many_segments_labelmap((20, 48, 48), 30, seed=5)
+    c, _ = samples.many_segments_labelmap((20, 48, 48), 30, seed=6)
     assert np.array_equal(a, b) and not np.array_equal(a, c)
 
 
 def test_many_segments_rejects_impossible_requests():
     with pytest.raises(ValueError):
-        synthetic.many_segments_labelmap((2, 2, 2), 9)
+        samples.many_segments_labelmap((2, 2, 2), 9)
     with pytest.raises(ValueError):
-        synthetic.many_segments_labelmap((10, 10, 10), 0)
+        samples.many_segments_labelmap((10, 10, 10), 0)
 
 
 # ------------------------------------------------------------------------------------------ dciodvfy
@@ -506,10 +534,10 @@ def _validate_entities(paths):
 @pytest.mark.interop
 @pytest.mark.parametrize("modality", ["CT", "MR", "PT"])
 def test_dciodvfy_and_dcentvfy_find_no_errors(tmp_path, modality):
-    g = synthetic.make_grid((4, 32, 24), (2.0, 0.7, 1.1), orientation="oblique")
-    ct, _, _ = synthetic.phantom((4, 32, 24))
+    g = samples.make_grid((4, 32, 24), (2.0, 0.7, 1.1), orientation="oblique")
+    ct, _, _ = samples.phantom((4, 32, 24))
     vol = ct if modality == "CT" else np.clip(ct + 1000, 0, None).astype(np.int16)
-    info = synthetic.write_series(tmp_path, vol, g, modality=modality, reverse_instance_numbers=True)
+    info = samples.write_series(tmp_path, vol, g, modality=modality, reverse_instance_numbers=True)
     for path in (info.files[0], info.files[-1]):
         assert _validate(path) == [], path
     assert _validate_entities(info.files) == []

@@ -52,7 +52,7 @@ def make_seeds(folder: Path, with_realdata: bool = True) -> List[Seed]:
     SR with markups of every kind and a per-segment table) and add the real files when present."""
     import numpy as np
 
-    from dicomai import synthetic
+    import dicomai_samples as samples
     from dicomai.seg.content import SegmentationContent
     from dicomai.seg.encode import write_seg
     from dicomai.seg.metadata import load_metadata, segments_for_labels
@@ -63,13 +63,13 @@ def make_seeds(folder: Path, with_realdata: bool = True) -> List[Seed]:
 
     folder = Path(folder)
     shape = (6, 24, 20)
-    grid = synthetic.make_grid(shape=shape, orientation="oblique", spacing=(2.0, 0.9, 0.8))
-    ct, labels, _ = synthetic.phantom(shape)
-    synthetic.write_series(folder / "ct", ct, grid, file_names="random")
+    grid = samples.make_grid(shape=shape, orientation="oblique", spacing=(2.0, 0.9, 0.8))
+    ct, labels, _ = samples.phantom(shape)
+    samples.write_series(folder / "ct", ct, grid, file_names="random")
     source = read_source_series(folder / "ct")
     keep = sorted(int(v) for v in np.unique(labels) if v)
     meta = load_metadata(
-        synthetic.dcmqi_metadata([s for s in synthetic.phantom_segments() if s["labelID"] in keep])
+        samples.dcmqi_metadata([s for s in samples.phantom_segments() if s["labelID"] in keep])
     )
     segments = segments_for_labels(keep, meta, [])
     content = SegmentationContent.from_labelmap(labels.astype(np.uint8), source.grid, segments)

@@ -18,7 +18,7 @@ import peers
 from dicomai.cli import main as cli
 from dicomai.imageio import read_image, write_image
 from dicomai.source import read_source_series
-from dicomai.synthetic import dcmqi_metadata, phantom_segments
+from dicomai_samples import dcmqi_metadata, phantom_segments
 
 
 @pytest.fixture(scope="module")

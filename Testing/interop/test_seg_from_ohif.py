@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dicomai import synthetic
+import dicomai_samples as samples
 from dicomai.seg.decode import read_seg
 from dicomai.source import read_source_series
 from peers import ohif_made
@@ -40,9 +40,9 @@ def dicomlab_to_srgb(lab) -> np.ndarray:
 def ohif_segs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("ohif-seg")
     shape = (10, 48, 40)
-    grid = synthetic.make_grid(shape=shape, orientation="axial", spacing=(2.5, 0.8, 0.8))
-    ct, labels, _ = synthetic.phantom(shape)
-    synthetic.write_series(folder / "ct", ct, grid)
+    grid = samples.make_grid(shape=shape, orientation="axial", spacing=(2.5, 0.8, 0.8))
+    ct, labels, _ = samples.phantom(shape)
+    samples.write_series(folder / "ct", ct, grid)
     source = read_source_series(folder / "ct")
     lab = np.where(np.isin(labels, (1, 2, 3)), labels, 0).astype(np.uint8)
     assert set(np.unique(lab)) == {0, 1, 2, 3}

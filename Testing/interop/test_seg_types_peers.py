@@ -16,14 +16,14 @@ import numpy as np
 import pytest
 from series_cases import write_case
 
+import dicomai_samples as samples
 import peers
-from dicomai import synthetic
 from dicomai.imageio import read_image
 from dicomai.seg.content import SegmentationContent
 from dicomai.seg.encode import write_seg
 from dicomai.seg.metadata import load_metadata, segments_for_labels
 from dicomai.source import read_source_series
-from dicomai.synthetic import dcmqi_metadata, phantom_segments
+from dicomai_samples import dcmqi_metadata, phantom_segments
 
 OUTPUTS = [
     ("BINARY", "none"),
@@ -61,10 +61,10 @@ def written(request, tmp_path_factory):
     fractions = {
         n: np.where(labels == n, rng.uniform(0.1, 1.0, labels.shape), 0).astype(np.float32) for n in (1, 2)
     }
-    grid300 = synthetic.make_grid(shape=(6, 48, 40), spacing=(2.0, 0.9, 0.9), orientation=request.param)
-    info300 = synthetic.write_series(folder / "src300", np.zeros(grid300.shape, np.int16), grid300)
+    grid300 = samples.make_grid(shape=(6, 48, 40), spacing=(2.0, 0.9, 0.9), orientation=request.param)
+    info300 = samples.write_series(folder / "src300", np.zeros(grid300.shape, np.int16), grid300)
     source300 = read_source_series(info300.folder)
-    labels300, segs300 = synthetic.many_segments_labelmap(grid300.shape, 300)
+    labels300, segs300 = samples.many_segments_labelmap(grid300.shape, 300)
     out = {}
     for seg_type, compression in OUTPUTS:
         path = folder / f"{seg_type}-{compression}.dcm"

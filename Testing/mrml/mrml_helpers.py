@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from pydicom.sr.codedict import codes
 
-from dicomai import synthetic
+import dicomai_samples as samples
 from dicomai.coding import terminology_to_string
 from series_kinds import KINDS as _ALL_KINDS  # noqa: E402
 from series_kinds import SHAPE  # noqa: E402
@@ -44,7 +44,7 @@ SEGMENTS = {
 @dataclass
 class Case:
     folder: Path
-    info: object  # synthetic.SeriesInfo
+    info: object  # samples.SeriesInfo
     ct: np.ndarray
     labels: np.ndarray
 
@@ -55,11 +55,11 @@ class Case:
 
 def write_case(folder, kind: str, shape=SHAPE, seed: int = 0) -> Case:
     grid_kw, series_kw = KINDS[kind]
-    grid = synthetic.make_grid(shape=shape, **grid_kw)
-    ct, labels, _ = synthetic.phantom(shape, seed=seed)
+    grid = samples.make_grid(shape=shape, **grid_kw)
+    ct, labels, _ = samples.phantom(shape, seed=seed)
     if series_kw.get("modality") == "MR":
         ct = (ct.astype(np.int32) + 1024).clip(0, 4095).astype(np.uint16)
-    info = synthetic.write_series(
+    info = samples.write_series(
         folder, ct, grid, file_names="random", seed=seed, reverse_instance_numbers=True, **series_kw
     )
     return Case(Path(folder), info, ct, labels)

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 from mrml_helpers import node_voxel_counts
 
-from dicomai import synthetic
+import dicomai_samples as samples
 from dicomai.seg.content import SegmentationContent
 from dicomai.seg.decode import read_seg
 from dicomai.seg.metadata import load_metadata
@@ -21,7 +21,7 @@ from dicomai_slicer.segmentation import segmentation_node_from_content
 
 
 def test_quick_demo_passes_every_check_and_writes_its_files(tmp_path):
-    from dicomai_slicer.demo import run_demo
+    from dicomai_samples.demo import run_demo
 
     lines = []
     report = run_demo(tmp_path, quick=True, log=lambda *a: lines.append(" ".join(map(str, a))))
@@ -37,7 +37,7 @@ def test_quick_demo_passes_every_check_and_writes_its_files(tmp_path):
 def test_demo_runs_as_a_module_and_exits_zero(tmp_path):
     env = dict(os.environ)
     proc = subprocess.run(
-        [sys.executable, "-m", "dicomai_slicer.demo", "--quick", "--out", str(tmp_path / "out")],
+        [sys.executable, "-m", "dicomai_samples.demo", "--quick", "--out", str(tmp_path / "out")],
         capture_output=True,
         text=True,
         env=env,
@@ -50,11 +50,11 @@ def test_demo_runs_as_a_module_and_exits_zero(tmp_path):
 
 def test_one_hundred_segments_round_trip_exactly_through_shared_layers(tmp_path):
     create_scene()
-    grid = synthetic.make_grid((40, 96, 96), (2.0, 1.5, 1.5), orientation="oblique")
-    labels, segs = synthetic.many_segments_labelmap(grid.shape, 100, seed=3)
-    synthetic.write_series(tmp_path / "ct", (labels > 0).astype(np.int16) * 50, grid)
+    grid = samples.make_grid((40, 96, 96), (2.0, 1.5, 1.5), orientation="oblique")
+    labels, segs = samples.many_segments_labelmap(grid.shape, 100, seed=3)
+    samples.write_series(tmp_path / "ct", (labels > 0).astype(np.int16) * 50, grid)
     volume = load_dicom_series(tmp_path / "ct")
-    meta = load_metadata(synthetic.dcmqi_metadata(segs))
+    meta = load_metadata(samples.dcmqi_metadata(segs))
     content = SegmentationContent.from_labelmap(labels, grid_of_volume(volume), meta.segments)
     node = segmentation_node_from_content(content, "many", reference_volume=volume)
     sg = node.GetSegmentation()

@@ -11,7 +11,7 @@ import pytest
 import slicer
 from mrml_helpers import node_voxel_counts, segmentation_node
 
-from dicomai import synthetic
+import dicomai_samples as samples
 from dicomai.errors import InputError
 from dicomai_slicer import export_segmentation, load_dicom_objects, load_dicom_series, register_loader
 from dicomai_slicer.loader import registered_loaders
@@ -90,15 +90,14 @@ def test_registered_loader_gets_its_objects_and_can_load_the_referenced_series(s
         table = context.scene.AddNewNodeByClass("vtkMRMLTableNode", "key objects")
         return [table]
 
-    previous = registered_loaders()
+    assert "KO" not in registered_loaders()
     try:
         register_loader("KO", load_ko)
         nodes = load_dicom_objects([folder / "ko.dcm"])
     finally:
-        from dicomai_slicer import loader
+        from dicomai_slicer.families import unregister_adapters
 
-        loader._LOADERS.clear()
-        loader._LOADERS.update(previous)
+        unregister_adapters("KO")
     assert calls == [str(folder / "ko.dcm")]
     assert [n.GetClassName() for n in nodes] == ["vtkMRMLScalarVolumeNode", "vtkMRMLTableNode"]
     assert np.array_equal(slicer.util.arrayFromVolume(nodes[0]), case.ct)
@@ -132,8 +131,8 @@ def test_register_loader_checks_its_arguments():
 
 
 def test_non_uniform_series_loads_with_a_warning_like_slicer(scene, tmp_path, caplog):
-    grid = synthetic.make_grid((6, 8, 8))
-    info = synthetic.write_series(tmp_path, np.zeros(grid.shape, np.int16), grid)
+    grid = samples.make_grid((6, 8, 8))
+    info = samples.write_series(tmp_path, np.zeros(grid.shape, np.int16), grid)
     (tmp_path / info.files[2].split("/")[-1]).unlink()  # a missing slice
     with caplog.at_level(logging.WARNING):
         node = load_dicom_series(tmp_path)

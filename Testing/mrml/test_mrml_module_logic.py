@@ -90,7 +90,7 @@ def test_inside_slicer_the_source_files_come_from_the_dicom_database(scene, stan
     import shutil
 
     from dicomai_slicer import export_segmentation, load_dicom_objects
-    from dicomai_slicer import series as series_module
+    from dicomai_slicer.scene_files import scene_files
 
     case = series_dir("oblique")
     copy = tmp_path / "database" / "ct"
@@ -99,7 +99,7 @@ def test_inside_slicer_the_source_files_come_from_the_dicom_database(scene, stan
         slicer.dicomDatabase.insert(str(f))
     volume = load_dicom_series(copy)
     seg, _ = segmentation_node(scene, case.labels, volume)
-    series_module._LOADED.clear()  # forget the files this process loaded: only the database is left
+    scene_files(scene).clear()  # forget the files this process loaded: only the database is left
     out = export_segmentation(seg, volume, tmp_path / "seg.dcm")
     assert {s.label for s in read_seg(out).segments} >= {"Liver", "Liver lesion"}
     # and a SEG alone finds its series in the database when loading

@@ -8,7 +8,7 @@ import pytest
 import slicer
 from mrml_helpers import dilate, erode
 
-from dicomai import synthetic
+import dicomai_samples as samples
 from dicomai_slicer import load_dicom_series, render_view
 from dicomai_slicer._images import numpy_matrix
 
@@ -45,9 +45,9 @@ def _voxel_under_each_pixel(slice_node, volume, shape_hw):
 
 @pytest.mark.parametrize("view", ["Red", "Yellow", "Green"])
 def test_segment_colour_is_drawn_where_the_segment_is_and_nowhere_else(scene, tmp_path, view):
-    grid = synthetic.make_grid((24, 48, 40), (2.0, 2.0, 2.0))
+    grid = samples.make_grid((24, 48, 40), (2.0, 2.0, 2.0))
     ct = np.full(grid.shape, 40, np.int16)  # flat grey background
-    synthetic.write_series(tmp_path / "ct", ct, grid)
+    samples.write_series(tmp_path / "ct", ct, grid)
     volume = load_dicom_series(tmp_path / "ct")
     mask = np.zeros(grid.shape, np.uint8)
     mask[6:18, 10:30, 8:22] = 1  # a box: its outline and inside are unambiguous
@@ -78,8 +78,8 @@ def test_segment_colour_is_drawn_where_the_segment_is_and_nowhere_else(scene, tm
 
 
 def test_render_centres_on_the_content_and_restores_display_settings(scene, tmp_path):
-    grid = synthetic.make_grid((30, 32, 32), (2.0, 2.0, 2.0))
-    synthetic.write_series(tmp_path / "ct", np.zeros(grid.shape, np.int16), grid)
+    grid = samples.make_grid((30, 32, 32), (2.0, 2.0, 2.0))
+    samples.write_series(tmp_path / "ct", np.zeros(grid.shape, np.int16), grid)
     volume = load_dicom_series(tmp_path / "ct")
     mask = np.zeros(grid.shape, np.uint8)
     mask[3:5, 10:20, 10:20] = 1  # near the first slices only

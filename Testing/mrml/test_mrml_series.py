@@ -8,7 +8,7 @@ import pytest
 import slicer
 from mrml_helpers import KINDS
 
-from dicomai import synthetic
+import dicomai_samples as samples
 from dicomai.errors import SourceSeriesError
 from dicomai_slicer import load_dicom_series
 from dicomai_slicer._images import grid_of_volume, numpy_matrix
@@ -69,10 +69,10 @@ def test_series_item_lies_under_patient_and_study_with_dicom_uids(scene, series_
 
 def test_two_series_of_one_study_share_the_patient_and_study_items(scene, tmp_path):
     C = slicer.vtkMRMLSubjectHierarchyConstants
-    grid = synthetic.make_grid((4, 16, 16))
+    grid = samples.make_grid((4, 16, 16))
     ct = np.zeros(grid.shape, np.int16)
-    a = synthetic.write_series(tmp_path / "a", ct, grid, uid_seed="s", series_number=1)
-    synthetic.write_series(
+    a = samples.write_series(tmp_path / "a", ct, grid, uid_seed="s", series_number=1)
+    samples.write_series(
         tmp_path / "b",
         ct,
         grid,
@@ -96,9 +96,9 @@ def test_ct_window_level_quantity_and_units_come_from_the_files(scene, series_di
 
 def test_ct_with_integer_rescale_is_int16_when_the_stored_range_allows(scene, tmp_path):
     # 12-bit unsigned stored values with intercept -1024: -1024..3071 fits int16 (as GDCM decides)
-    grid = synthetic.make_grid((3, 8, 8))
+    grid = samples.make_grid((3, 8, 8))
     stored = (np.arange(3 * 8 * 8, dtype=np.uint16).reshape(grid.shape) * 20).clip(0, 4095)
-    synthetic.write_series(
+    samples.write_series(
         tmp_path, stored, grid, rescale_intercept=-1024, attributes={"BitsStored": 12, "HighBit": 11}
     )
     node = load_dicom_series(tmp_path)
@@ -108,18 +108,18 @@ def test_ct_with_integer_rescale_is_int16_when_the_stored_range_allows(scene, tm
 
 def test_ct_with_integer_rescale_beyond_int16_is_int32(scene, tmp_path):
     # 16-bit signed stored values with intercept -1024 could reach -33792: int32
-    grid = synthetic.make_grid((3, 8, 8))
+    grid = samples.make_grid((3, 8, 8))
     stored = np.arange(3 * 8 * 8, dtype=np.int16).reshape(grid.shape) * 10
-    synthetic.write_series(tmp_path, stored, grid, rescale_intercept=-1024)
+    samples.write_series(tmp_path, stored, grid, rescale_intercept=-1024)
     node = load_dicom_series(tmp_path)
     assert node.GetImageData().GetScalarTypeAsString() == "int"
     assert np.array_equal(slicer.util.arrayFromVolume(node), stored.astype(np.int32) - 1024)
 
 
 def test_fractional_rescale_gives_float_values(scene, tmp_path):
-    grid = synthetic.make_grid((3, 8, 8))
+    grid = samples.make_grid((3, 8, 8))
     stored = np.arange(3 * 8 * 8, dtype=np.int16).reshape(grid.shape)
-    synthetic.write_series(tmp_path, stored, grid, rescale_slope=[0.5, 0.25, 2.0], rescale_intercept=-1.5)
+    samples.write_series(tmp_path, stored, grid, rescale_slope=[0.5, 0.25, 2.0], rescale_intercept=-1.5)
     node = load_dicom_series(tmp_path)
     assert node.GetImageData().GetScalarTypeAsString() == "float"
     expected = stored * np.array([0.5, 0.25, 2.0])[:, None, None] - 1.5
@@ -134,9 +134,9 @@ def test_mr_keeps_its_stored_type(scene, series_dir):
 
 
 def test_a_folder_with_two_series_is_a_clear_error(scene, tmp_path):
-    grid = synthetic.make_grid((2, 8, 8))
+    grid = samples.make_grid((2, 8, 8))
     ct = np.zeros(grid.shape, np.int16)
-    synthetic.write_series(tmp_path / "a", ct, grid)
-    synthetic.write_series(tmp_path / "b", ct, grid)
+    samples.write_series(tmp_path / "a", ct, grid)
+    samples.write_series(tmp_path / "b", ct, grid)
     with pytest.raises(SourceSeriesError, match="2 image series"):
         load_dicom_series(tmp_path)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+import dicomai_samples as samples
 import peers
-from dicomai import synthetic
 from dicomai.imageio import write_image
 from dicomai.seg.content import SegmentationContent
 from dicomai.seg.encode import write_seg
@@ -50,15 +50,15 @@ class Study:
 
 def _segments(keep):
     meta = load_metadata(
-        synthetic.dcmqi_metadata([s for s in synthetic.phantom_segments() if s["labelID"] in keep])
+        samples.dcmqi_metadata([s for s in samples.phantom_segments() if s["labelID"] in keep])
     )
     return meta, segments_for_labels(list(keep), meta, [])
 
 
 def write_study(root: Path, with_dcmqi: bool = True) -> Study:
-    grid = synthetic.make_grid(shape=SHAPE, orientation="axial", spacing=(2.5, 0.9, 0.9))
-    ct, labels, _ = synthetic.phantom(SHAPE)
-    synthetic.write_series(
+    grid = samples.make_grid(shape=SHAPE, orientation="axial", spacing=(2.5, 0.9, 0.9))
+    ct, labels, _ = samples.phantom(SHAPE)
+    samples.write_series(
         root / "ct", ct, grid, file_names="random", series_description="Phantom CT", patient_id="PLUG1"
     )
     source = read_source_series(root / "ct")
@@ -101,8 +101,8 @@ def write_study(root: Path, with_dcmqi: bool = True) -> Study:
         meta = root / "work" / "meta.json"
         meta.write_text(
             json.dumps(
-                synthetic.dcmqi_metadata(
-                    [s for s in synthetic.phantom_segments() if s["labelID"] in keep],
+                samples.dcmqi_metadata(
+                    [s for s in samples.phantom_segments() if s["labelID"] in keep],
                     SeriesDescription="dcmqi organs",
                 )
             )

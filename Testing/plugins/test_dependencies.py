@@ -121,3 +121,15 @@ def test_the_export_plugin_reports_a_missing_package(standin, fresh, monkeypatch
     exportable.directory = str(tmp_path)
     message = slicer.modules.dicomPlugins["DICOMAIExportPlugin"]().export([exportable])
     assert "declined" in message and list(tmp_path.iterdir()) == []
+
+
+def test_dependency_errors_are_the_projects_setup_errors_on_one_line(standin, fresh, monkeypatch):
+    """Callers catch DicomAIError (the CLI, the widgets) or RuntimeError (older callers)."""
+    from dicomai.errors import DicomAIError, SetupError
+
+    monkeypatch.setattr(dependencies, "MINIMUM_PYTHON", (99, 0))
+    with pytest.raises(DependencyError) as caught:
+        ensure_dependencies()
+    assert isinstance(caught.value, SetupError) and isinstance(caught.value, DicomAIError)
+    assert isinstance(caught.value, RuntimeError)
+    assert "\n" not in str(caught.value)

@@ -118,6 +118,7 @@ def _cmake_listed(cmake: Path) -> set:
         "MODULE_PYTHON_SCRIPTS",
         "DICOMAI_CORE_SCRIPTS",
         "DICOMAI_SLICER_SCRIPTS",
+        "DICOMAI_SAMPLES_SCRIPTS",
         "MODULE_PYTHON_RESOURCES",
         "DICOMAI_CORE_DATA",
     ):

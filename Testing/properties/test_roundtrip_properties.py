@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from dicomai import synthetic
+import dicomai_samples as samples
 from dicomai.seg.content import SegmentationContent, SegmentInfo
 from dicomai.seg.decode import read_seg
 from dicomai.seg.encode import write_seg
@@ -46,7 +46,7 @@ def grids(draw):
     )
     orientation = [*rot[:, 0], *rot[:, 1]]
     origin = tuple(draw(st.floats(-200, 200)) for _ in range(3))
-    return synthetic.make_grid(shape=shape, spacing=spacing, origin=origin, orientation=orientation)
+    return samples.make_grid(shape=shape, spacing=spacing, origin=origin, orientation=orientation)
 
 
 @given(data=st.data(), seg_type=st.sampled_from(["BINARY", "LABELMAP"]))
@@ -57,7 +57,7 @@ def test_any_labelmap_on_any_valid_grid_round_trips_exactly(tmp_path_factory, da
     if not labels.any():
         labels.flat[0] = 1
     folder = tmp_path_factory.mktemp("prop")
-    synthetic.write_series(folder / "ct", np.zeros(grid.shape, np.int16), grid, file_names="random")
+    samples.write_series(folder / "ct", np.zeros(grid.shape, np.int16), grid, file_names="random")
     source = read_source_series(folder / "ct")
     present = sorted(int(v) for v in np.unique(labels) if v)
     segments = [SegmentInfo(n, f"segment {n}") for n in present]
@@ -86,8 +86,8 @@ def test_any_labelmap_on_any_valid_grid_round_trips_exactly(tmp_path_factory, da
 @pytest.fixture(scope="module")
 def ct(tmp_path_factory):
     folder = tmp_path_factory.mktemp("prop-ct")
-    grid = synthetic.make_grid(shape=(8, 20, 18), orientation="oblique", spacing=(2.0, 0.9, 0.8))
-    synthetic.write_series(folder / "ct", np.zeros(grid.shape, np.int16), grid, file_names="random")
+    grid = samples.make_grid(shape=(8, 20, 18), orientation="oblique", spacing=(2.0, 0.9, 0.8))
+    samples.write_series(folder / "ct", np.zeros(grid.shape, np.int16), grid, file_names="random")
     return read_source_series(folder / "ct")
 
 

@@ -11,16 +11,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dicomai import synthetic
+import dicomai_samples as samples
 from servers.orthanc import OrthancServer, orthanc_or_fail
 
 
 @pytest.fixture(scope="module")
 def ct_series(tmp_path_factory):
     folder = tmp_path_factory.mktemp("ct")
-    grid = synthetic.make_grid(shape=(3, 16, 16))
+    grid = samples.make_grid(shape=(3, 16, 16))
     volume = np.arange(np.prod(grid.shape), dtype=np.int16).reshape(grid.shape)
-    return synthetic.write_series(folder, volume, grid, uid_seed="orthanc-fixture")
+    return samples.write_series(folder, volume, grid, uid_seed="orthanc-fixture")
 
 
 def test_orthanc_starts_stores_and_answers_dicomweb(ct_series):

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from pydicom.sr.coding import Code
 
-from dicomai import synthetic
+import dicomai_samples as samples
 from dicomai.geometry import Grid
 from dicomai.seg.content import SegmentationContent
 from dicomai.seg.encode import write_seg
@@ -46,16 +46,16 @@ class Case:
 
 
 def write_ct(folder: Path, kind: str, shape=SHAPE) -> Case:
-    grid = synthetic.make_grid(shape=shape, **KINDS[kind])
-    ct, labels, _ = synthetic.phantom(shape)
-    synthetic.write_series(folder / "ct", ct, grid, file_names="random")
+    grid = samples.make_grid(shape=shape, **KINDS[kind])
+    ct, labels, _ = samples.phantom(shape)
+    samples.write_series(folder / "ct", ct, grid, file_names="random")
     return Case(kind, folder, read_source_series(folder / "ct"), labels)
 
 
 def write_organ_seg(case: Case, out: Path, keep=(1, 2, 3, 4)) -> Path:
     lab = np.where(np.isin(case.labels, keep), case.labels, 0).astype(np.uint8)
     meta = load_metadata(
-        synthetic.dcmqi_metadata([s for s in synthetic.phantom_segments() if s["labelID"] in keep])
+        samples.dcmqi_metadata([s for s in samples.phantom_segments() if s["labelID"] in keep])
     )
     segs = segments_for_labels(np.unique(lab[lab > 0]), meta, [])
     content = SegmentationContent.from_labelmap(lab, case.grid, segs)

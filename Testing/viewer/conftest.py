@@ -47,7 +47,7 @@ def _write_study(folder: Path) -> Study:
     import sr_cases
     from pydicom.sr.coding import Code
 
-    from dicomai import synthetic
+    import dicomai_samples as samples
     from dicomai.seg.content import SegmentationContent
     from dicomai.seg.encode import write_seg
     from dicomai.seg.metadata import load_metadata, segments_for_labels
@@ -57,15 +57,15 @@ def _write_study(folder: Path) -> Study:
     from dicomai.sr.encode import write_sr
     from dicomai.sr.tables import read_measurement_table
 
-    grid = synthetic.make_grid(shape=SHAPE, orientation="axial", spacing=(2.5, 0.8, 0.8))
-    ct, labels, _ = synthetic.phantom(SHAPE)
-    synthetic.write_series(folder / "ct", ct, grid)
+    grid = samples.make_grid(shape=SHAPE, orientation="axial", spacing=(2.5, 0.8, 0.8))
+    ct, labels, _ = samples.phantom(SHAPE)
+    samples.write_series(folder / "ct", ct, grid)
     source = read_source_series(folder / "ct")
     study = Study(folder, source, labels)
     keep = (1, 2, 3, 4)
     lab = np.where(np.isin(labels, keep), labels, 0).astype(np.uint8)
     meta = load_metadata(
-        synthetic.dcmqi_metadata([s for s in synthetic.phantom_segments() if s["labelID"] in keep])
+        samples.dcmqi_metadata([s for s in samples.phantom_segments() if s["labelID"] in keep])
     )
     segments = segments_for_labels(np.unique(lab[lab > 0]), meta, [])
     for seg_type in ("BINARY", "LABELMAP"):

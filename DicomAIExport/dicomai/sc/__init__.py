@@ -1,8 +1,8 @@
 """Secondary Capture: pictures and rendered overlays for archives and viewers that cannot show SEG/SR.
 
-The family registers itself here, in one place: its SOP classes (named in
-:mod:`dicomai.sopclasses`), its ``dicomai info`` describer and, through :mod:`dicomai.sc.cli`,
-the ``export-sc`` command.
+The family registers here, in one place (:data:`FAMILY`, listed in
+:data:`dicomai.families.BUILTIN_FAMILIES`): its SOP classes (named in :mod:`dicomai.sopclasses`),
+its ``dicomai info`` describer and, through :mod:`dicomai.sc.cli`, the ``export-sc`` command.
 
 - :func:`dicomai.sc.encode.sc_datasets` / :func:`~dicomai.sc.encode.write_sc`: 8-bit RGB or
   MONOCHROME2 (8/16-bit) images as Secondary Capture Image Storage instances (highdicom's
@@ -13,11 +13,14 @@ the ``export-sc`` command.
 
 from __future__ import annotations
 
-from ..info import register_describer
+from ..families import Family
 from ..sopclasses import SECONDARY_CAPTURE_SOP_CLASSES
-from .info import describe_sc
 
-__all__ = ["describe_sc"]
+__all__ = ["FAMILY"]
 
-for _uid in SECONDARY_CAPTURE_SOP_CLASSES:
-    register_describer(_uid, describe_sc)
+FAMILY = Family(
+    "SC",
+    sop_classes=SECONDARY_CAPTURE_SOP_CLASSES,
+    describer="dicomai.sc.info:describe_sc",
+    cli="dicomai.sc.cli",
+)

@@ -10,11 +10,26 @@
 - :mod:`~dicomai.sr.cli`, :mod:`~dicomai.sr.info`: ``dicomai export-sr / import-sr / info``.
 
 Coordinates are LPS millimetres throughout; RAS only at the boundaries that need it.
+
+The family registers here, in one place (:data:`FAMILY`, listed in
+:data:`dicomai.families.BUILTIN_FAMILIES`): its SOP classes, ``dicomai info`` and its commands.
 """
 
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
+
+from ..families import Family
+from ..sopclasses import SR_SOP_CLASSES
+
+FAMILY = Family(
+    "SR",
+    sop_classes=SR_SOP_CLASSES,
+    modalities=("SR",),
+    describer="dicomai.sr.info:describe_sr",
+    cli="dicomai.sr.cli",
+)
 
 # public name -> submodule; imported on first use, so that `dicomai.sr.cli` (built into every
 # `dicomai` command line) does not pay for pydicom.sr and highdicom at start-up
@@ -31,7 +46,7 @@ _WHERE = {
     "MeasurementGroup": "content",
     "PersonObserver": "content",
     "Region": "content",
-    "Report": "content",
+    "Report": "document",
     "SegmentReference": "content",
     "lps_to_ras": "content",
     "ras_to_lps": "content",
@@ -51,8 +66,33 @@ _WHERE = {
     "write_table": "tables",
 }
 
+if TYPE_CHECKING:  # every lazily provided name, for readers, editors and type checkers
+    from .build import ImageFinding, SegAttachment, build_report
+    from .content import (
+        Annotation,
+        DeviceObserver,
+        Evaluation,
+        ImageRef,
+        Markup,
+        Measurement,
+        MeasurementGroup,
+        PersonObserver,
+        Region,
+        SegmentReference,
+        lps_to_ras,
+        ras_to_lps,
+    )
+    from .decode import read_sr, read_sr_dataset
+    from .document import Report
+    from .encode import SRWriteResult, write_sr
+    from .findings import findings_from_json, load_findings
+    from .markups import read_markups, write_markups
+    from .shapes import groups_from_markup, markups_from_groups
+    from .tables import MeasurementTable, read_measurement_table, report_rows, write_table
+
 
 __all__ = [
+    "FAMILY",
     "Annotation",
     "DeviceObserver",
     "Evaluation",

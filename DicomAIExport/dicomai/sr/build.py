@@ -1,4 +1,4 @@
-"""Assembling a :class:`~dicomai.sr.content.Report` from what a user has: markups, a per-segment
+"""Assembling a :class:`~dicomai.sr.document.Report` from what a user has: markups, a per-segment
 measurement table, the SEG the table is about, classification results, who made them.
 
 Checks made here, before anything is encoded:
@@ -28,9 +28,9 @@ from .content import (
     Measurement,
     MeasurementGroup,
     PersonObserver,
-    Report,
     SegmentReference,
 )
+from .document import Report
 from .shapes import groups_from_markup
 from .tables import MeasurementTable
 

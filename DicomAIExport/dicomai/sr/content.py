@@ -5,9 +5,10 @@ Two layers:
 - :class:`Markup`: a Slicer markups object (point list, line, curve, closed curve, angle, plane,
   ROI) with the semantics a report gives it (:class:`Annotation`). What ``.mrk.json`` files and
   markups nodes hold.
-- :class:`Report` of :class:`MeasurementGroup` objects: what a TID 1500 Measurement Report holds
-  (planar ROI groups, volumetric ROI groups, groups without a region), with their regions,
-  measurements and qualitative evaluations. What the SR file holds.
+- :class:`MeasurementGroup` objects: what a TID 1500 Measurement Report holds (planar ROI groups,
+  volumetric ROI groups, groups without a region), with their regions, measurements and
+  qualitative evaluations; :class:`dicomai.sr.document.Report` gathers them (what the SR file
+  holds).
 
 :mod:`dicomai.sr.shapes` converts between the two. Every coordinate here is in the DICOM patient
 coordinate system (LPS, millimetres); :data:`LPS_RAS` converts at the boundaries that need RAS.
@@ -16,13 +17,12 @@ coordinate system (LPS, millimetres); :data:`LPS_RAS` converts at the boundaries
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import Optional
 
 import numpy as np
 
 from ..errors import MetadataError
 from ..sopclasses import SEGMENTATION_STORAGE
-from .concepts import IMAGING_MEASUREMENT_REPORT
 
 __all__ = [
     "Annotation",
@@ -37,10 +37,11 @@ __all__ = [
     "MeasurementGroup",
     "PersonObserver",
     "Region",
-    "Report",
     "SEG_SOP_CLASS",
     "SegmentReference",
+    "box_corners",
     "lps_to_ras",
+    "plane_corners",
     "ras_to_lps",
 ]
 
@@ -245,8 +246,6 @@ class Markup:
 
     def corners(self) -> np.ndarray:
         """ROI: the 8 box corners; plane: the 4 rectangle corners (LPS)."""
-        from .shapes import box_corners, plane_corners
-
         if self.kind == "roi":
             return box_corners(self.center, self.size, self.orientation)
         if self.kind == "plane":
@@ -407,61 +406,29 @@ class PersonObserver:
     role: object = None
 
 
-@dataclass
-class Report:
-    """A TID 1500 Imaging Measurement Report.
+# ------------------------------------------------------------------------- shape geometry
+def box_corners(center, size, axes) -> np.ndarray:
+    """The 8 corners of a box; corner ``i + 2j + 4k`` is at ``-1/2`` or ``+1/2`` of each edge."""
+    c = np.asarray(center, float)
+    s = np.asarray(size, float)
+    a = np.asarray(axes, float)
+    out = np.empty((8, 3))
+    for n in range(8):
+        f = np.array([(n & 1) - 0.5, ((n >> 1) & 1) - 0.5, ((n >> 2) & 1) - 0.5])
+        out[n] = c + a @ (f * s)
+    return out
 
-    Built for writing (:func:`dicomai.sr.build.build_report`, then
-    :func:`dicomai.sr.encode.write_sr`) or read from a file (:func:`dicomai.sr.decode.read_sr`),
-    in which case the identification attributes and ``warnings`` are filled.
-    """
 
-    groups: List[MeasurementGroup] = field(default_factory=list)
-    device: Optional[DeviceObserver] = None
-    person: Optional[PersonObserver] = None
-    procedure_reported: list = field(default_factory=list)
-    title: object = IMAGING_MEASUREMENT_REPORT
-    series_description: Optional[str] = None
-    series_number: Optional[int] = None
-    complete: bool = False
-    verified: bool = False
-    # filled when decoded from a file
-    template_id: Optional[str] = None
-    sop_instance_uid: Optional[str] = None
-    sop_class_uid: Optional[str] = None
-    series_instance_uid: Optional[str] = None
-    study_instance_uid: Optional[str] = None
-    patient_id: Optional[str] = None
-    manufacturer: Optional[str] = None
-    content_datetime: Optional[str] = None
-    frame_of_reference_uids: list = field(default_factory=list)
-    referenced_series_uids: list = field(default_factory=list)
-    referenced_instances: dict = field(default_factory=dict)
-    image_library: list = field(default_factory=list)
-    observers: list = field(default_factory=list)
-    warnings: list = field(default_factory=list)
-
-    @property
-    def referenced_seg_uids(self) -> list:
-        """SOP Instance UIDs of the SEGs the groups reference (in order of first use)."""
-        out: list = []
-        for g in self.groups:
-            if g.segment is not None and g.segment.sop_instance_uid not in out:
-                out.append(g.segment.sop_instance_uid)
-        return out
-
-    def markups(self, curve_type: str = "linear") -> list:
-        """The Slicer markups the groups' coordinates describe (see :mod:`dicomai.sr.shapes`)."""
-        from .shapes import markups_from_groups
-
-        markups, warnings = markups_from_groups(self.groups, curve_type=curve_type)
-        for w in warnings:
-            if w not in self.warnings:
-                self.warnings.append(w)
-        return markups
-
-    def rows(self) -> list:
-        """Every measurement and qualitative evaluation as one table (see :mod:`dicomai.sr.tables`)."""
-        from .tables import report_rows
-
-        return report_rows(self)
+def plane_corners(center, size, axes) -> np.ndarray:
+    """The 4 corners of a plane's rectangle, in order around it."""
+    c = np.asarray(center, float)
+    a = np.asarray(axes, float)
+    w, h = float(np.asarray(size).ravel()[0]), float(np.asarray(size).ravel()[1])
+    return np.array(
+        [
+            c + a[:, 0] * (-w / 2) + a[:, 1] * (-h / 2),
+            c + a[:, 0] * (w / 2) + a[:, 1] * (-h / 2),
+            c + a[:, 0] * (w / 2) + a[:, 1] * (h / 2),
+            c + a[:, 0] * (-w / 2) + a[:, 1] * (h / 2),
+        ]
+    )

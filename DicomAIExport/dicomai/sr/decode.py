@@ -1,4 +1,4 @@
-"""Reading any TID 1500 Measurement Report into a :class:`~dicomai.sr.content.Report`.
+"""Reading any TID 1500 Measurement Report into a :class:`~dicomai.sr.document.Report`.
 
 Written for what others write too: highdicom, dcmqi's tid1500writer, Iowa2DICOM, and SRs with
 retired SNOMED-RT codes. The content tree is walked with pydicom, tolerantly: every item is either
@@ -32,9 +32,9 @@ from .content import (
     MeasurementGroup,
     PersonObserver,
     Region,
-    Report,
     SegmentReference,
 )
+from .document import ReadStatus, Report
 from .viewers import split_tracking_id
 
 __all__ = ["SR_SOP_CLASSES", "read_sr", "read_sr_dataset"]
@@ -673,8 +673,13 @@ def _segs_by_uid(segs) -> dict:
     return out
 
 
-def read_sr_dataset(ds, source=None, segs: Sequence = (), name: str = "the SR") -> Report:
-    """:func:`read_sr` on a dataset already in memory."""
+def read_sr_dataset(ds, source=None, segs=(), name: str = "the SR") -> Report:
+    """:func:`read_sr` on a dataset already in memory.
+
+    ``segs`` may also be a callable ``(referenced SEG SOP Instance UIDs) -> SEGs``, called once
+    the groups are read (and only when they reference a SEG): a caller that must look for the
+    SEGs decodes the SR once.
+    """
     sop = str(ds.get("SOPClassUID", ""))
     if str(ds.get("Modality", "")) != "SR" and sop not in SR_SOP_CLASSES:
         raise UnsupportedObjectError(
@@ -751,12 +756,18 @@ def read_sr_dataset(ds, source=None, segs: Sequence = (), name: str = "the SR") 
     from .shapes import markups_from_groups
 
     reader.warnings.extend(markups_from_groups(groups)[1])
-    _resolve_segments(report, segs, reader)
+    segs_not_given = _resolve_segments(report, segs, reader)
     _check_references(report, sources, reader)
     warnings = list(reader.warnings)
-    for key, n in reader.unknown.items():
-        warnings.append(f"not understood, left out: {key}" + (f" (x{n})" if n > 1 else ""))
+    not_understood = [key + (f" (x{n})" if n > 1 else "") for key, n in reader.unknown.items()]
+    warnings.extend(f"not understood, left out: {item}" for item in not_understood)
     report.warnings = warnings
+    report.status = ReadStatus(
+        tid1500=bool(is_tid1500),
+        not_understood=not_understood,
+        images_without_geometry=list(reader.missing_images),
+        segs_not_given=segs_not_given,
+    )
     return report
 
 
@@ -859,10 +870,13 @@ def _read_generic(reader: _Reader, ds, groups: list) -> None:
     visit(ds, _meaning(ds))
 
 
-def _resolve_segments(report: Report, segs, reader: _Reader) -> None:
+def _resolve_segments(report: Report, segs, reader: _Reader) -> list:
+    """Name the groups' segments from the SEGs given; the referenced SEGs not given."""
     referenced = report.referenced_seg_uids
     if not referenced:
-        return
+        return []
+    if callable(segs):
+        segs = segs(list(referenced))
     labels = _segs_by_uid(segs)
     for g in report.groups:
         s = g.segment
@@ -879,6 +893,7 @@ def _resolve_segments(report: Report, segs, reader: _Reader) -> None:
             f"the SR references SEG {', '.join(missing)}, which was not given: its segments are shown "
             "by number"
         )
+    return missing
 
 
 def _check_references(report: Report, sources: list, reader: _Reader) -> None:

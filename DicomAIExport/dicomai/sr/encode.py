@@ -1,4 +1,4 @@
-"""Encoding a :class:`~dicomai.sr.content.Report` as a TID 1500 Comprehensive 3D SR with highdicom.
+"""Encoding a :class:`~dicomai.sr.document.Report` as a TID 1500 Comprehensive 3D SR with highdicom.
 
 The document copies patient and study from the source series, starts a new series, lists the
 source images in its Image Library (TID 1600) and references the SEG of volumetric groups. Groups
@@ -23,7 +23,8 @@ from ..errors import InputError
 from ..fileio import atomic_output, check_writable
 from ..source import SourceSeries
 from . import concepts as C
-from .content import MeasurementGroup, Region, Report
+from .content import MeasurementGroup, Region
+from .document import Report
 from .shapes import box_corners, box_from_faces
 from .viewers import cornerstone_tool, cornerstone_tracking_id
 

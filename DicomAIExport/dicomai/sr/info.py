@@ -89,6 +89,7 @@ def describe_sr(ds, path) -> dict:
         "groups": groups,
         "measurement_count": sum(len(g["measurements"]) for g in groups),
         "warnings": list(report.warnings),
+        "status": report.status.as_dict(),  # what the reader understood, as data
     }
     out["text"] = _text(out)
     return out

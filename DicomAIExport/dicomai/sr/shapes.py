@@ -30,7 +30,7 @@ import numpy as np
 
 from ..errors import InputError
 from . import concepts as C
-from .content import Markup, Measurement, MeasurementGroup, Region
+from .content import Markup, Measurement, MeasurementGroup, Region, box_corners, plane_corners
 
 __all__ = [
     "angle_degrees",
@@ -115,18 +115,7 @@ def angle_degrees(p0, vertex, p2) -> float:
 
 
 # ---------------------------------------------------------------------------------- boxes, planes
-def box_corners(center, size, axes) -> np.ndarray:
-    """The 8 corners of a box; corner ``i + 2j + 4k`` is at ``-1/2`` or ``+1/2`` of each edge."""
-    c = np.asarray(center, float)
-    s = np.asarray(size, float)
-    a = np.asarray(axes, float)
-    out = np.empty((8, 3))
-    for n in range(8):
-        f = np.array([(n & 1) - 0.5, ((n >> 1) & 1) - 0.5, ((n >> 2) & 1) - 0.5])
-        out[n] = c + a @ (f * s)
-    return out
-
-
+# (box_corners and plane_corners live in .content, which Markup.corners() needs them in)
 # corner indices of each face, in order around it; the first face starts at the minimum corner
 # and walks along the first axis, then the second: decoding reads the axes back from it
 _FACES = ((0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3))
@@ -205,21 +194,6 @@ def box_from_corners(points, tol: float = 1e-2):
     if np.max(np.linalg.norm(box_corners(center, size, axes) - p, axis=1)) > tol:
         return None
     return center, size, axes
-
-
-def plane_corners(center, size, axes) -> np.ndarray:
-    """The 4 corners of a plane's rectangle, in order around it."""
-    c = np.asarray(center, float)
-    a = np.asarray(axes, float)
-    w, h = float(np.asarray(size).ravel()[0]), float(np.asarray(size).ravel()[1])
-    return np.array(
-        [
-            c + a[:, 0] * (-w / 2) + a[:, 1] * (-h / 2),
-            c + a[:, 0] * (w / 2) + a[:, 1] * (-h / 2),
-            c + a[:, 0] * (w / 2) + a[:, 1] * (h / 2),
-            c + a[:, 0] * (-w / 2) + a[:, 1] * (h / 2),
-        ]
-    )
 
 
 def ellipse_points(axis_points, n: int = ELLIPSE_POINTS) -> np.ndarray:
