@@ -13,7 +13,7 @@ import numpy as np
 import pydicom.uid
 import pytest
 
-from dicomai import synthetic
+import dicomai_samples as synthetic
 from dicomai.errors import InputError
 from dicomai.seg import fast
 from dicomai.seg.content import SegmentationContent, SegmentInfo

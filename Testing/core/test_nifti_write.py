@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from dicomai import imageio, synthetic
+import dicomai_samples as synthetic
+from dicomai import imageio
 
 
 def _sitk_write(path, array, grid):

@@ -11,7 +11,7 @@ import pytest
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from dicomai import synthetic
+import dicomai_samples as synthetic
 from dicomai.seg import decode
 from dicomai.seg.content import SegmentationContent, SegmentInfo
 from dicomai.seg.decode import read_seg
