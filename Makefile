@@ -3,7 +3,7 @@
 #                throw-away Orthanc: scripts/demo_dicomweb.py)
 #   make test    lint, install the independent checkers, Orthanc and the OHIF Viewer (outside the repo),
 #                run every test suite, then the core tests again on the oldest supported highdicom/pydicom
-# Other targets: venv, venv-oldest, peers, servers, viewer, lint, bench, bench-scale, bench-batch
+# Other targets: venv, venv-oldest, peers, servers, viewer, lint, bench, bench-scale, bench-workers, bench-batch
 # (BENCH_ARGS=...), fuzz (FUZZ_CASES=...), clean, distclean.
 
 PYTHON ?= python3
@@ -23,7 +23,7 @@ STAMP := $(VENV)/.dicomai-installed
 STAMP_OLDEST := $(VENV_OLDEST)/.dicomai-installed
 PIP_FLAGS := --disable-pip-version-check --no-input
 
-.PHONY: all venv venv-oldest peers sysdeps servers viewer test lint demo bench bench-scale bench-batch fuzz clean distclean
+.PHONY: all venv venv-oldest peers sysdeps servers viewer test lint demo bench bench-scale bench-workers bench-batch fuzz clean distclean
 
 all: test
 
@@ -82,9 +82,13 @@ demo: venv sysdeps servers
 bench: venv peers
 	$(PY) bench/run.py $(BENCH_ARGS)
 
-# time and memory against slices x segments, with the peers (BENCH_ARGS=--slices 40,80 for a smoke run)
+# time and memory against slices x segments, with the peers (BENCH_ARGS=--quick: 200/600 slices; --slices 40,80 for a smoke run)
 bench-scale: venv peers
 	$(PY) bench/scale.py $(BENCH_ARGS)
+
+# one big export with 1 and 2 encoding threads (BENCH_ARGS="--slices 200 --segments 10" for a smaller one)
+bench-workers: venv
+	$(PY) bench/workers.py $(BENCH_ARGS)
 
 # cases per minute of `dicomai batch` with 1 and 2 Dask workers (BENCH_ARGS=--quick for a smoke run)
 bench-batch: venv

@@ -1,14 +1,17 @@
 """Scale table: time and peak memory against slices x segments, dicomai side by side with its peers.
 
     python bench/scale.py                                   # 200/600/1000 slices x 1/10/117 segments
+    python bench/scale.py --quick                           # 200/600 slices x 10/117, no highdicom
     python bench/scale.py --slices 40,80 --segments 1,10    # a smoke run
     make bench-scale [BENCH_ARGS=...]
 
 Each cell is one whole process measured as bench/run.py measures (wall time including start-up,
 peak RSS of that process; one run each by default, ``--repeats`` for medians). Rows: dicomai
 export-seg (BINARY and LABELMAP), highdicom and dcmqi exports; dicomai import-seg, highdicom and
-dcmqi imports of our BINARY SEG; the load into a Slicer segmentation node (ours, and Slicer core's
-dcmqi path) when slicer-core is installed (``--no-slicer`` leaves those out). Data (512x512 CT
+dcmqi imports of our BINARY SEG, ours and dcmqi's of our LABELMAP SEG; the load into a Slicer
+segmentation node (ours, and Slicer core's dcmqi path) when slicer-core is installed
+(``--no-slicer`` leaves those out). A memory table compares dicomai's peaks with the goal
+1.3 x the labelmap + 150 MB. Data (512x512 CT
 series and labelmaps) is generated once into ~/.cache/dicomai-bench. Read ratios within one run
 only: the machine is shared. Results: markdown on stdout and
 ``bench/results/<date>-<time>-scale.json``; the last part is the time per slice of each row
@@ -39,6 +42,8 @@ ROWS = (
     ("ours_import", "import", "dicomai import-seg"),
     ("hd_import", "import", "highdicom segread"),
     ("dcmqi_import", "import", "dcmqi segimage2itkimage"),
+    ("ours_import_labelmap", "import", "dicomai import-seg (LABELMAP SEG)"),
+    ("dcmqi_import_labelmap", "import", "dcmqi segimage2itkimage (LABELMAP SEG)"),
     ("slicer_import", "import", "dicomai -> Slicer node"),
     ("slicer_core", "import", "Slicer core path -> node"),
 )
@@ -86,6 +91,15 @@ def cell_rows(
     seg2itk = base._peer("segimage2itkimage")
     if seg2itk:
         row("dcmqi_import", [seg2itk, "--inputDICOM", ours_b, "--outputDirectory", w / "dq"], w / "dq")
+    if ours_l.exists():
+        row(
+            "ours_import_labelmap",
+            [*cli, "import-seg", ours_l, "--source", src, "--out", w / "il.nii", "-q", "--overwrite"],
+            w / "il.nii",
+        )
+        if seg2itk:
+            cmd = [seg2itk, "--inputDICOM", ours_l, "--outputDirectory", w / "dql"]
+            row("dcmqi_import_labelmap", cmd, w / "dql")
     if slicer:
         row("slicer_import", [py, base.TASKS, "slicer-import", ours_b])
         if seg2itk:
@@ -141,6 +155,30 @@ def report(results: dict) -> str:
                 f"{ratio('dcmqi_import', 'ours_import')} | {ratio('hd_import', 'ours_import')} | "
                 f"{ratio('slicer_core', 'slicer_import')} |"
             )
+    lines.append(
+        "\n### memory: dicomai's peak against the goal 1.3 x labelmap + 150 MB (peak MB / goal MB)\n"
+    )
+    lines.append(
+        "| slices x segments | labelmap MB | export BINARY | export LABELMAP | import BINARY SEG "
+        "| import LABELMAP SEG |"
+    )
+    lines.append("|---|---|---|---|---|---|")
+    for s in slices_list:
+        for n in segments_list:
+            c = results["cells"].get(f"{s}x{n}", {})
+            lab = c.get("labelmap_mb")
+            if not lab:
+                continue
+            goal = 1.3 * lab + 150
+            cells = []
+            for key in ("ours_binary", "ours_labelmap", "ours_import", "ours_import_labelmap"):
+                r = c.get(key, {})
+                cells.append(
+                    f"{r['rss_mb']:.0f} / {goal:.0f} {'ok' if r['rss_mb'] <= goal else 'OVER'}"
+                    if "rss_mb" in r
+                    else ""
+                )
+            lines.append(f"| {s} x {n} | {lab:.0f} | " + " | ".join(cells) + " |")
     n = max(segments_list)
     if len(slices_list) > 1:
         lines.append(f"\n### growth with slices ({n} segments): seconds per 100 slices\n")
@@ -153,7 +191,28 @@ def report(results: dict) -> str:
                 vals.append(f"{r['wall'] / s * 100:.2f}" if "wall" in r else "")
             if any(vals):
                 lines.append(f"| {label} | " + " | ".join(vals) + " |")
+        lines.append("\n" + growth_sentence(results, slices_list, n))
     return "\n".join(lines)
+
+
+def growth_sentence(results: dict, slices_list: list, n: int) -> str:
+    """How dicomai's cost grows from the fewest to the most slices (per 100 slices, so a constant
+    means linear in voxels; start-up makes small cases dearer per slice)."""
+    lo, hi = slices_list[0], slices_list[-1]
+    parts = []
+    for key, label in (("ours_binary", "export"), ("ours_import", "import")):
+        a = results["cells"].get(f"{lo}x{n}", {}).get(key, {})
+        b = results["cells"].get(f"{hi}x{n}", {}).get(key, {})
+        if "wall" not in a or "wall" not in b:
+            continue
+        per_a, per_b = a["wall"] / lo, b["wall"] / hi
+        growth = b["wall"] / a["wall"]
+        kind = "linear or better" if per_b <= per_a * 1.15 else "faster than linear"
+        parts.append(
+            f"dicomai {label} takes {growth:.2f}x the time for {hi / lo:.1f}x the slices "
+            f"({per_a * 100:.2f} -> {per_b * 100:.2f} s per 100 slices): {kind} in voxels"
+        )
+    return ("Growth at " + str(n) + " segments: " + "; ".join(parts) + ".") if parts else ""
 
 
 def main(argv=None) -> int:
@@ -163,7 +222,13 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=1)
     p.add_argument("--no-slicer", action="store_true")
     p.add_argument("--skip", default="", help="row keys to leave out, comma-separated (e.g. hd_binary)")
+    p.add_argument(
+        "--quick", action="store_true", help="200 and 600 slices x 10 and 117 segments, without highdicom"
+    )
     args = p.parse_args(argv)
+    if args.quick:
+        args.slices, args.segments = "200,600", "10,117"
+        args.skip = ",".join(filter(None, [args.skip, "hd_binary", "hd_import"]))
     slices_list = [int(v) for v in args.slices.split(",")]
     segments_list = [int(v) for v in args.segments.split(",")]
     skip = {s for s in args.skip.split(",") if s}
@@ -175,7 +240,12 @@ def main(argv=None) -> int:
 
     slicer = not args.no_slicer and importlib.util.find_spec("slicer") is not None
     started = datetime.datetime.now()
-    results = {"date": started.isoformat(timespec="seconds"), "load_before": base._load(), "cells": {}}
+    results = {
+        "date": started.isoformat(timespec="seconds"),
+        "load_before": base._load(),
+        "cpus": os.cpu_count(),
+        "cells": {},
+    }
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "dicomai-bench"
     work = Path(tempfile.mkdtemp(prefix="dicomai-scale-"))
     try:
@@ -192,8 +262,8 @@ def main(argv=None) -> int:
         shutil.rmtree(work, ignore_errors=True)
     results["load_after"] = base._load()
     print(
-        f"# SEG scale table {results['date']} (512x512 slices; load {results['load_before']} -> "
-        f"{results['load_after']})"
+        f"# SEG scale table {results['date']} (512x512 slices; {results['cpus']} CPUs; load "
+        f"{results['load_before']} -> {results['load_after']})"
     )
     print(report(results))
     out = HERE / "results" / f"{started:%Y%m%d-%H%M%S}-scale.json"

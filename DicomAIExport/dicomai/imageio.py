@@ -367,6 +367,8 @@ def write_image(path, array: np.ndarray, grid: Grid, compress: bool = True) -> N
     if str(path).lower().endswith(".nrrd"):
         _write_nrrd(path, [array], grid, [], compress)
         return
+    if str(path).lower().endswith((".nii", ".nii.gz")) and _write_nifti(path, array, grid, compress):
+        return
     import SimpleITK as sitk
 
     image = sitk.GetImageFromArray(np.ascontiguousarray(array))
@@ -375,6 +377,61 @@ def write_image(path, array: np.ndarray, grid: Grid, compress: bool = True) -> N
     image.SetOrigin(origin)
     image.SetDirection(direction)
     sitk.WriteImage(image, str(path), useCompression=compress)
+
+
+_NIFTI_HEADER = 352  # the NIfTI-1 header and the 4-byte extension flag SimpleITK writes
+
+
+def _write_nifti(path, array: np.ndarray, grid: Grid, compress: bool) -> bool:
+    """Write a 3D NIfTI-1 file slice by slice (no full-size copy of the voxels); False when it
+    cannot (then SimpleITK writes it whole).
+
+    The header is SimpleITK's own: SimpleITK writes a 1 x 1 x 1 image with the same voxel type,
+    spacing, origin and direction (qform and sform do not depend on the size), and the three sizes
+    are set in it; the voxels follow as SimpleITK lays them out (column fastest, little endian).
+    ``test_imageio_streaming.py`` checks the result equal to SimpleITK's whole-volume file.
+    """
+    import struct
+    import tempfile
+
+    import SimpleITK as sitk
+
+    arr = np.asarray(array)
+    if arr.ndim != 3 or tuple(arr.shape) != tuple(grid.shape) or arr.dtype.kind not in "uif":
+        return False
+    if arr.dtype.itemsize > 8 or arr.dtype == np.float16 or min(arr.shape) < 2:
+        return False  # a 1-voxel axis can change the header SimpleITK writes
+    little = arr.dtype.newbyteorder("<")
+    size, spacing, origin, direction = grid.sitk_parameters()
+    one = sitk.GetImageFromArray(np.zeros((1, 1, 1), dtype=arr.dtype.newbyteorder("=")))
+    one.SetSpacing(spacing)
+    one.SetOrigin(origin)
+    one.SetDirection(direction)
+    with tempfile.TemporaryDirectory(prefix="dicomai-nii-") as tmp:
+        probe = os.path.join(tmp, "header.nii")
+        sitk.WriteImage(one, probe, useCompression=False)
+        with open(probe, "rb") as f:
+            header = bytearray(f.read(_NIFTI_HEADER))
+    (sizeof_hdr,) = struct.unpack_from("<i", header, 0)
+    dims = struct.unpack_from("<8h", header, 40)
+    (vox_offset,) = struct.unpack_from("<f", header, 108)
+    if sizeof_hdr != 348 or dims[:4] != (3, 1, 1, 1) or vox_offset != _NIFTI_HEADER:
+        return False  # not the layout this writer knows
+    k, r, c = arr.shape
+    if max(k, r, c) > 32767:
+        return False
+    struct.pack_into("<3h", header, 42, c, r, k)
+    compress = compress and str(path).lower().endswith(".gz")  # the extension decides, as in ITK
+    with open(os.fspath(path), "wb") as f:
+        out = gzip.GzipFile(fileobj=f, mode="wb", compresslevel=6, mtime=0) if compress else f
+        try:
+            out.write(bytes(header))
+            for z in range(k):  # slice by slice: no full-size temporary
+                out.write(np.ascontiguousarray(arr[z], dtype=little).tobytes())
+        finally:
+            if compress:
+                out.close()
+    return True
 
 
 # ------------------------------------------------------------------------------ .seg.nrrd

@@ -615,14 +615,59 @@ def _segment_variants():
     yield SegmentInfo(6, "regions without modifiers", organ, liver, anatomic_region_modifiers=[left])
 
 
+def _highdicom_segment_description(seg, number: int):
+    """The item built by highdicom's own SegmentDescription constructor, as encode.py built it
+    before it used dicomai.seg._dataset: the reference the fast path's items are compared with."""
+    from dicomai.coding import code_to_dataset, generic_category, generic_type
+    from dicomai.seg.encode import _algorithm_family
+
+    algorithm_identification = None
+    if seg.algorithm_type != "MANUAL":
+        algorithm_identification = hd.AlgorithmIdentificationSequence(
+            name=seg.algorithm_name or "unknown",
+            family=code_to_dataset(_algorithm_family(seg)),
+            version=seg.algorithm_version or "unknown",
+        )
+    category = seg.category if seg.category is not None else generic_category()
+    typ = seg.type if seg.type is not None else generic_type()
+    desc = hd.seg.SegmentDescription(
+        segment_number=number,
+        segment_label=(seg.label or f"Segment {number}")[:64],
+        segmented_property_category=code_to_dataset(category),
+        segmented_property_type=code_to_dataset(typ),
+        algorithm_type=seg.algorithm_type,
+        algorithm_identification=algorithm_identification,
+        tracking_uid=seg.tracking_uid,
+        tracking_id=seg.tracking_id,
+        anatomic_regions=[code_to_dataset(seg.anatomic_region)] if seg.anatomic_region is not None else None,
+        display_color=(hd.color.CIELabColor.from_rgb(*seg.color) if seg.color is not None else None),
+    )
+    if seg.type_modifiers:
+        # nested in the type item, as the standard (and dcmqi) have it
+        desc.SegmentedPropertyTypeCodeSequence[0].SegmentedPropertyTypeModifierCodeSequence = [
+            code_to_dataset(c) for c in seg.type_modifiers
+        ]
+    if seg.anatomic_region is not None and seg.anatomic_region_modifiers:
+        desc.AnatomicRegionSequence[0].AnatomicRegionModifierSequence = [
+            code_to_dataset(c) for c in seg.anatomic_region_modifiers
+        ]
+    if seg.description:
+        desc.SegmentDescription = seg.description[:64]
+    return desc
+
+
 def test_segment_descriptions_are_highdicoms():
     from dicomai.seg import _dataset as dset
     from dicomai.seg.encode import segment_description
 
     for number, seg in enumerate(_segment_variants(), start=1):
         ours = dset.segment_description(seg, number)
-        theirs = segment_description(seg, number)
+        theirs = _highdicom_segment_description(seg, number)
         assert _encoded("SegmentSequence", [ours]) == _encoded("SegmentSequence", [theirs]), seg
+        # what the highdicom engine gets: the same item, as highdicom's type
+        handed = segment_description(seg, number)
+        assert isinstance(handed, hd.seg.SegmentDescription)
+        assert _encoded("SegmentSequence", [handed]) == _encoded("SegmentSequence", [theirs]), seg
     # the same refusals
     for kwargs, error in (
         ({"segment_number": 0}, ValueError),

@@ -8,7 +8,8 @@ imports pydicom.sr, another 0.15 s), and building 100 segment descriptions with 
 arithmetic and the same errors on bad values:
 
 - :func:`code_item`: ``sr.CodedConcept``;
-- :func:`cielab_from_rgb`: ``color.CIELabColor.from_rgb(...).value``;
+- :func:`cielab_from_rgb`: ``color.CIELabColor.from_rgb(...).value``, and its inverse
+  :func:`rgb_from_cielab` (``CIELabColor.to_rgb``, what the SEG reader uses);
 - :func:`algorithm_identification`: ``AlgorithmIdentificationSequence``;
 - :func:`segment_item`: ``seg.SegmentDescription``, and :func:`segment_description` that item as
   ``encode.segment_description`` fills it;
@@ -49,6 +50,7 @@ __all__ = [
     "pixel_measures",
     "plane_orientation",
     "plane_position",
+    "rgb_from_cielab",
     "segment_description",
     "segment_item",
     "volume_spacing",
@@ -145,6 +147,46 @@ def _cielab_value(l_star: float, a_star: float, b_star: float) -> tuple:
 
 
 BLACK_CIELAB = _cielab_value(0.0, 0.0, 0.0)
+
+
+def rgb_from_cielab(value) -> Optional[tuple]:
+    """sRGB 0-255 of a RecommendedDisplayCIELabValue, or None when it is not a displayable colour.
+
+    The conversion (CIELab D65 -> XYZ -> sRGB) is highdicom's ``CIELabColor.to_rgb``, written out
+    here so that reading a SEG does not import highdicom (the SEG reader uses it);
+    test_seg_types.py checks both agree.
+    """
+    if not value or len(value) != 3:
+        return None
+    try:
+        l_val, a_val, b_val = (int(v) for v in value)
+    except (TypeError, ValueError):
+        return None
+    l_star = l_val * (100.0 / 0xFFFF)
+    a_star = a_val * (255.0 / 0xFFFF) - 128.0
+    b_star = b_val * (255.0 / 0xFFFF) - 128.0
+    y = (l_star + 16) / 116
+    x = a_star / 500 + y
+    z = y - b_star / 200
+
+    def lab_component(c: float) -> float:
+        c3 = c**3
+        return c3 if c3 > 0.008856 else (c - 16.0 / 116) / 7.787
+
+    x, y, z = 95.047 * lab_component(x), 100.0 * lab_component(y), 108.883 * lab_component(z)
+    x, y, z = x / 100, y / 100, z / 100
+    linear = (
+        x * 3.2406 + y * -1.5372 + z * -0.4986,
+        x * -0.9689 + y * 1.8758 + z * 0.0415,
+        x * 0.0557 + y * -0.2040 + z * 1.0570,
+    )
+    out = []
+    for c in linear:
+        c = (1.055 * (c ** (1 / 2.4)) - 0.055 if c > 0.0031308 else 12.92 * c) * 255
+        if not 0 <= round(c) <= 255:
+            return None
+        out.append(int(round(c)))
+    return tuple(out)
 
 
 # ------------------------------------------------------------------------------------ segments

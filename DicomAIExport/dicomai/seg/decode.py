@@ -7,10 +7,22 @@ positions define the grid).
 
 Frames are placed by their ImagePositionPatient on the target grid, never by frame order. Without
 plane positions (projection images) they are placed through the source instance they derive from.
+
+One reading path, with deliberate fallbacks: pydicom reads the file up to the Per-Frame Functional
+Groups Sequence; that sequence's items are walked here as bytes (:func:`_parse_per_frame`, the
+three values a frame needs); native Pixel Data stays in the file and frames are read from it on
+demand. What the walk does not understand (a malformed or unusual encoding), deflated and big
+endian files go to pydicom: the whole file, then the sequence's raw bytes are walked again, and
+only when that fails too are pydicom's datasets used. Each fallback logs a debug line on the
+``dicomai.seg.decode`` logger saying why (``logging.basicConfig(level=logging.DEBUG)`` shows
+them), so that a parser bug shows up as a message, not only as slowness.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import struct
 from typing import Dict, List, Optional
 
 import numpy as np
@@ -21,6 +33,7 @@ from ..geometry import Grid
 from ..sopclasses import LABEL_MAP_SEGMENTATION_STORAGE
 from ..sopclasses import SEG_SOP_CLASSES as _SEG_NAMES
 from ..source import SourceSeries
+from ._dataset import rgb_from_cielab as _lab_to_rgb  # next to its inverse: one colour module
 from .content import SegmentationContent, SegmentInfo
 
 __all__ = [
@@ -30,6 +43,8 @@ __all__ = [
     "read_seg_header",
     "segments_from_dataset",
 ]
+
+_log = logging.getLogger(__name__)
 
 LABELMAP_SEG_SOP_CLASS = LABEL_MAP_SEGMENTATION_STORAGE
 SEG_SOP_CLASSES = tuple(_SEG_NAMES)
@@ -170,45 +185,6 @@ def _first(seq_owner, keyword):
     return seq[0] if seq else None
 
 
-def _lab_to_rgb(value) -> Optional[tuple]:
-    """sRGB 0-255 of a RecommendedDisplayCIELabValue, or None when it is not a displayable colour.
-
-    The conversion (CIELab D65 -> XYZ -> sRGB) is highdicom's ``CIELabColor.to_rgb``, written out
-    here so that reading a SEG does not import highdicom; test_seg_types.py checks both agree.
-    """
-    if not value or len(value) != 3:
-        return None
-    try:
-        l_val, a_val, b_val = (int(v) for v in value)
-    except (TypeError, ValueError):
-        return None
-    l_star = l_val * (100.0 / 0xFFFF)
-    a_star = a_val * (255.0 / 0xFFFF) - 128.0
-    b_star = b_val * (255.0 / 0xFFFF) - 128.0
-    y = (l_star + 16) / 116
-    x = a_star / 500 + y
-    z = y - b_star / 200
-
-    def lab_component(c: float) -> float:
-        c3 = c**3
-        return c3 if c3 > 0.008856 else (c - 16.0 / 116) / 7.787
-
-    x, y, z = 95.047 * lab_component(x), 100.0 * lab_component(y), 108.883 * lab_component(z)
-    x, y, z = x / 100, y / 100, z / 100
-    linear = (
-        x * 3.2406 + y * -1.5372 + z * -0.4986,
-        x * -0.9689 + y * 1.8758 + z * 0.0415,
-        x * 0.0557 + y * -0.2040 + z * 1.0570,
-    )
-    out = []
-    for c in linear:
-        c = (1.055 * (c ** (1 / 2.4)) - 0.055 if c > 0.0031308 else 12.92 * c) * 255
-        if not 0 <= round(c) <= 255:
-            return None
-        out.append(int(round(c)))
-    return tuple(out)
-
-
 def segments_from_dataset(ds) -> List[SegmentInfo]:
     """SegmentInfo for every item of SegmentSequence (segment 0 included when present)."""
     from ..errors import DicomAIError
@@ -296,6 +272,10 @@ class _RawFormatError(Exception):
     pass
 
 
+# what the byte walk raises on an encoding it does not understand: the caller falls back to pydicom
+_WALK_ERRORS = (_RawFormatError, struct.error, ValueError)
+
+
 def _walk(buf: bytes, pos: int, end: int, implicit: bool, found: dict, depth: int, parent: int = 0) -> int:
     """Read elements from ``pos`` until ``end`` (or an item delimiter) of an item of sequence
     ``parent``; collect the wanted values where they belong."""
@@ -368,39 +348,24 @@ def _walk_sequence(
 
 
 def _raw_per_frame(ds) -> Optional[list]:
-    """``[{segment, position, source_uid}, ...]`` of every per-frame item, or None to use pydicom."""
-    from struct import unpack_from
-
+    """``[{segment, position, source_uid}, ...]`` of every per-frame item, walked from the raw
+    bytes pydicom keeps for the sequence (a file pydicom read whole: deflated, or that the first
+    walk could not read); None (with a debug line saying why) to use pydicom's datasets."""
+    where = getattr(ds, "filename", None) or "the SEG"
     try:
         raw = ds.get_item(0x52009230)
     except KeyError:
         return None
     value = getattr(raw, "value", None)
-    if raw is None or not isinstance(value, (bytes, bytearray)) or not raw.is_little_endian:
+    if raw is None or not isinstance(value, (bytes, bytearray)):
+        if raw is not None:
+            _log.debug("%s: per-frame groups already parsed by pydicom: reading its datasets", where)
         return None
-    buf = bytes(value)
-    implicit = bool(raw.is_implicit_VR)
-    out = []
-    pos = 0
-    try:
-        while pos < len(buf):
-            group, elem, item_length = unpack_from("<HHL", buf, pos)
-            tag = (group << 16) | elem
-            pos += 8
-            if tag == _SEQ_END:
-                break
-            if tag != _ITEM:
-                return None
-            found: dict = {}
-            if item_length == 0xFFFFFFFF:
-                pos = _walk(buf, pos, len(buf), implicit, found, 1)
-            else:
-                _walk(buf, pos, pos + item_length, implicit, found, 1)
-                pos += item_length
-            out.append(found)
-    except Exception:  # anything unexpected: pydicom reads the items instead
+    if not raw.is_little_endian:
+        _log.debug("%s: big endian: per-frame groups read from pydicom's datasets", where)
         return None
-    return out
+    frames, _, _ = _parse_per_frame(bytes(value), bool(raw.is_implicit_VR), len(value), where)
+    return frames
 
 
 def _segment_ref(item, where: str) -> int:
@@ -571,7 +536,7 @@ class _FrameReader:
     by pydicom's decoders (1-bit frames kept bit-packed until used).
     """
 
-    def __init__(self, ds, path, warnings: Optional[list] = None):
+    def __init__(self, ds, path, warnings: Optional[list] = None, pixels=None):
         self.ds = ds
         self.warnings = warnings if warnings is not None else []
         self.rows, self.cols = int(ds.Rows), int(ds.Columns)
@@ -589,7 +554,8 @@ class _FrameReader:
         if self.bits not in (1, 8, 16):
             raise UnsupportedObjectError(f"{str(path)!r}: BitsAllocated {self.bits} is not supported")
         if self.native:
-            self.buffer = np.frombuffer(ds.PixelData, dtype=np.uint8)
+            # native: a uint8 array, or the Pixel Data left in the file (sliced the same way)
+            self.buffer = pixels if pixels is not None else np.frombuffer(ds.PixelData, dtype=np.uint8)
             frame_bits = self.rows * self.cols * self.bits
             need = (frame_bits * self.n + 7) // 8
             if self.buffer.size < need or self.buffer.size > need + 1 + (need & 1):
@@ -707,74 +673,156 @@ class _FrameReader:
                 )
 
 
+class _PixelsInFile:
+    """Native Pixel Data left in the file: ``[a:b]`` reads those bytes (a uint8 array).
+
+    Reading frames on demand keeps the file's Pixel Data (the largest part of a BINARY SEG) out of
+    memory next to the decoded volume.
+    """
+
+    def __init__(self, path, offset: int, length: int):
+        self._f = open(os.fspath(path), "rb")
+        self.offset = offset
+        self.size = max(0, min(length, os.fstat(self._f.fileno()).st_size - offset))
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, key: slice) -> np.ndarray:
+        start, stop, _ = key.indices(self.size)
+        self._f.seek(self.offset + start)
+        return np.frombuffer(self._f.read(max(0, stop - start)), dtype=np.uint8)
+
+    def close(self) -> None:
+        self._f.close()
+
+
+def _read_tail(fp, implicit: bool, native: bool):
+    """The elements after the per-frame groups: ``(dataset, Pixel Data left in the file as
+    (offset, length), or None when pydicom read it)``."""
+    from pydicom.filereader import read_dataset
+
+    head = read_dataset(fp, implicit, True, stop_when=lambda tag, vr, length: tag == 0x7FE00010)
+    if not native:
+        return _merged(head, read_dataset(fp, implicit, True)), None
+    start = fp.tell()
+    element = fp.read(12)
+    if len(element) < 8 or struct.unpack_from("<HH", element, 0) != (0x7FE0, 0x0010):
+        fp.seek(start)
+        return _merged(head, read_dataset(fp, implicit, True)), None
+    if implicit:
+        (length,) = struct.unpack_from("<L", element, 4)
+        value_start = start + 8
+    else:
+        (length,) = struct.unpack_from("<L", element, 8)
+        value_start = start + 12
+    if length == 0xFFFFFFFF:  # encapsulated after all: pydicom reads it
+        fp.seek(start)
+        return _merged(head, read_dataset(fp, implicit, True)), None
+    fp.seek(value_start + length)
+    return _merged(head, read_dataset(fp, implicit, True)), (value_start, length)
+
+
+def _merged(ds, tail):
+    for tag in tail.keys():
+        ds[tag] = tail[tag]
+    return ds
+
+
 def _read_seg_file(path):
-    """``(dataset, per-frame values or None, first per-frame item or None)``.
+    """``(dataset, per-frame values or None, first per-frame item or None, native Pixel Data in
+    the file as (offset, length) or None)``.
 
     The file is read by pydicom up to the Per-Frame Functional Groups Sequence; that sequence is
-    walked here (:func:`_walk_sequence`), then pydicom reads what follows (Pixel Data). Deflated
-    and big endian files, and any surprise, are read by pydicom whole.
+    walked here (:func:`_parse_per_frame`), then pydicom reads what follows except native Pixel
+    Data, which stays in the file. Deflated and big endian files, and encodings the walk does
+    not understand, are read by pydicom whole (a debug line says why).
     """
-    import struct
-
     from pydicom.errors import InvalidDicomError
     from pydicom.filebase import DicomBytesIO
     from pydicom.filereader import read_dataset, read_partial
 
     from ..fileio import _BoundedReader, read_dicom
 
-    def whole():
-        return read_dicom(path, what="SEG"), None, None
+    def whole(why):
+        if why:
+            _log.debug("%s: %s: pydicom reads the whole file", path, why)
+        return read_dicom(path, what="SEG"), None, None, None
 
     try:
         with _BoundedReader(str(path)) as fp:
             ds = read_partial(fp, stop_when=lambda tag, vr, length: tag >= 0x52009230)
             ts = str(ds.file_meta.get("TransferSyntaxUID", "")) if "file_meta" in ds.__dict__ else ""
             if ts in ("1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.2", ""):
-                return whole()
+                reason = {"": "no transfer syntax", "1.2.840.10008.1.2.2": "big endian"}.get(ts, "deflated")
+                return whole(reason)
             implicit = ts == "1.2.840.10008.1.2"
+            native = ts in _NATIVE
             start = fp.tell()
             head = fp.read(12)
             if len(head) < 8:
-                return ds, None, None
+                return ds, None, None, None
             group, elem = struct.unpack_from("<HH", head, 0)
             if (group << 16 | elem) != 0x52009230:
                 fp.seek(start)
-                tail = read_dataset(fp, implicit, True)
+                tail, pixels = _read_tail(fp, implicit, native)
+                _merged(ds, tail)
+                return ds, None, None, pixels
+            if implicit:
+                (length,) = struct.unpack_from("<L", head, 4)
+                value_start = start + 8
             else:
-                if implicit:
-                    (length,) = struct.unpack_from("<L", head, 4)
-                    value_start = start + 8
-                else:
-                    (length,) = struct.unpack_from("<L", head, 8)
-                    value_start = start + 12
-                fp.seek(value_start)
-                buf = fp.read() if length == 0xFFFFFFFF else fp.read(length)
-                frames, first_item, end = _parse_per_frame(buf, implicit, length)
-                if frames is None:
-                    return whole()
-                del buf
-                fp.seek(value_start + end)
-                tail = read_dataset(fp, implicit, True)
-                if first_item is not None:
-                    first_item = read_dataset(DicomBytesIO(first_item), implicit, True)
-                for tag in tail.keys():
-                    ds[tag] = tail[tag]
-                return ds, frames, first_item
-            for tag in tail.keys():
-                ds[tag] = tail[tag]
-            return ds, None, None
+                (length,) = struct.unpack_from("<L", head, 8)
+                value_start = start + 12
+            fp.seek(value_start)
+            if length == 0xFFFFFFFF:
+                # undefined length: read up to Pixel Data (or the end), not the pixels
+                buf = _read_until_pixel_data(fp)
+            else:
+                buf = fp.read(length)
+            frames, first_item, end = _parse_per_frame(buf, implicit, length, path)
+            if frames is None:
+                return whole("")  # _parse_per_frame said why
+            del buf
+            fp.seek(value_start + end)
+            tail, pixels = _read_tail(fp, implicit, native)
+            _merged(ds, tail)
+            if first_item is not None:
+                first_item = read_dataset(DicomBytesIO(first_item), implicit, True)
+            return ds, frames, first_item, pixels
     except (FileNotFoundError, IsADirectoryError, InvalidDicomError):
-        return whole()  # says what is wrong
-    except MemoryError:
-        raise
-    except Exception:  # anything unexpected: let pydicom read it (and say what is wrong)
-        return whole()
+        return whole("")  # read_dicom says what is wrong
+    except (*_WALK_ERRORS, EOFError, OverflowError) as e:  # damaged or unusual: pydicom decides
+        return whole(f"{type(e).__name__}: {e}")
 
 
-def _parse_per_frame(buf: bytes, implicit: bool, length: int) -> tuple:
+def _read_until_pixel_data(fp) -> bytes:
+    """The bytes from here up to the Pixel Data tag (or the end of the file), read in chunks."""
+    chunks = []
+    marker = b"\xe0\x7f\x10\x00"
+    tail = b""
+    while True:
+        chunk = fp.read(1 << 20)
+        if not chunk:
+            break
+        found = (tail + chunk).find(marker)
+        if found >= 0:
+            chunks.append(chunk[: max(0, found - len(tail))])
+            break
+        chunks.append(chunk)
+        tail = chunk[-3:]
+    return b"".join(chunks)
+
+
+def _parse_per_frame(buf: bytes, implicit: bool, length: int, where="the SEG") -> tuple:
     """Walk the value of PerFrameFunctionalGroupsSequence: (values per frame, first item bytes,
-    end offset of the sequence in ``buf``); (None, None, 0) when it cannot be walked."""
+    end offset of the sequence in ``buf``); (None, None, 0), with a debug line saying why, when it
+    cannot be walked."""
     from struct import unpack_from
+
+    def cannot(why) -> tuple:
+        _log.debug("%s: per-frame groups not walked as bytes (%s): reading them with pydicom", where, why)
+        return None, None, 0
 
     out = []
     first_item = None
@@ -788,7 +836,7 @@ def _parse_per_frame(buf: bytes, implicit: bool, length: int) -> tuple:
             if tag == _SEQ_END:
                 return out, first_item, pos
             if tag != _ITEM:
-                return None, None, 0
+                return cannot(f"expected an item, found ({group:04X},{elem:04X})")
             found: dict = {}
             item_start = pos
             if item_length == 0xFFFFFFFF:
@@ -801,10 +849,10 @@ def _parse_per_frame(buf: bytes, implicit: bool, length: int) -> tuple:
             if first_item is None:
                 first_item = buf[item_start:body_end]
             out.append(found)
-    except Exception:
-        return None, None, 0
+    except _WALK_ERRORS as e:
+        return cannot(f"{type(e).__name__}: {e}")
     if length == 0xFFFFFFFF:
-        return None, None, 0  # no sequence delimiter
+        return cannot("no sequence delimiter")
     return out, first_item, end
 
 
@@ -833,11 +881,20 @@ def read_seg(path, source: Optional[SourceSeries] = None) -> SegmentationContent
 
 
 def _read_seg(path, source) -> SegmentationContent:
-    ds, raw_frames, first_item = _read_seg_file(path)
+    ds, raw_frames, first_item, pixels = _read_seg_file(path)
     ds.filename = str(path)
     _check_sop_class(ds, path)
-    if "PixelData" not in ds:
+    if "PixelData" not in ds and pixels is None:
         raise UnsupportedObjectError(f"{str(path)!r} has no Pixel Data")
+    pixels = _PixelsInFile(path, *pixels) if pixels is not None else None
+    try:
+        return _decode(path, source, ds, raw_frames, first_item, pixels)
+    finally:
+        if pixels is not None:
+            pixels.close()
+
+
+def _decode(path, source, ds, raw_frames, first_item, pixels) -> SegmentationContent:
     warnings: list = []
     header = check_seg_header(ds, path)
     seg_type = header["type"]
@@ -876,7 +933,7 @@ def _read_seg(path, source) -> SegmentationContent:
 
     placements = _placements(ds, infos, grid, source, path, warnings, first_item)
     _warn_stacked(infos, placements, seg_type == "LABELMAP", path, warnings)
-    reader = _FrameReader(ds, path, warnings)
+    reader = _FrameReader(ds, path, warnings, pixels)
     frames_per_segment: Dict[int, int] = {}
     for f in infos:
         if f.segment is not None:
@@ -884,8 +941,8 @@ def _read_seg(path, source) -> SegmentationContent:
 
     content = SegmentationContent(grid=grid, segments=[], segmentation_type=seg_type)
     if seg_type == "LABELMAP":
-        _decode_labelmap(content, all_segments, reader, placements, ds, warnings)
-        frames_per_segment = _labelmap_frame_counts(content)
+        counts = _decode_labelmap(content, all_segments, reader, placements, ds, warnings)
+        frames_per_segment = _labelmap_frame_counts(content, counts)
     elif seg_type == "FRACTIONAL":
         _decode_fractional(content, ds, all_segments, infos, reader, placements, warnings)
     else:
@@ -1122,7 +1179,7 @@ def labelmap_background_number(ds) -> int:
     return 0
 
 
-def _decode_labelmap(content, segments, reader, placements, ds, warnings) -> None:
+def _decode_labelmap(content, segments, reader, placements, ds, warnings) -> tuple:
     """Stored values are segment numbers; the background segment (:func:`labelmap_background_number`)
     and the Pixel Padding Value become 0, as does any value no segment describes (with a warning)."""
     grid = content.grid
@@ -1164,7 +1221,7 @@ def _decode_labelmap(content, segments, reader, placements, ds, warnings) -> Non
         else:
             np.copyto(t, f, where=f != 0)
         written[k] = True
-    values, _ = _slice_counts(layer)
+    values, slice_counts = _slice_counts(layer)
     allowed = set(label_of.values())
     stray = [int(v) for v in values if int(v) not in allowed]
     if unknown:
@@ -1191,6 +1248,9 @@ def _decode_labelmap(content, segments, reader, placements, ds, warnings) -> Non
         s.layer, s.label_value = 0, label_of[s.number]
     content.layers = [layer]
     content.segments = real
+    # per-slice counts of the values (stray values, now 0, are no segment's: the counts of the
+    # segments' values are unchanged)
+    return values, slice_counts
 
 
 def _slice_counts(layer):
@@ -1199,8 +1259,8 @@ def _slice_counts(layer):
     return slice_label_counts(layer)
 
 
-def _labelmap_frame_counts(content) -> Dict[int, int]:
-    values, counts = _slice_counts(content.layers[0])
+def _labelmap_frame_counts(content, counts=None) -> Dict[int, int]:
+    values, counts = counts if counts is not None else _slice_counts(content.layers[0])
     slices = dict(zip(values.tolist(), (counts > 0).sum(axis=0).tolist()))
     return {s.number: int(slices.get(s.label_value, 0)) for s in content.segments}
 

@@ -99,46 +99,15 @@ def _algorithm_family(seg: SegmentInfo):
 def segment_description(seg: SegmentInfo, number: int):
     """highdicom SegmentDescription for one segment (numbered ``number`` in the file).
 
-    highdicom takes codes as its CodedConcept (or pydicom's Code): the segment's
-    :class:`dicomai.coding.Code` objects are converted with :func:`~dicomai.coding.code_to_dataset`.
+    The item is built once, by :func:`dicomai.seg._dataset.segment_description` (what the fast
+    writer writes; ``test_fast_path.py`` proves it equal to highdicom's constructor), and handed to
+    highdicom as its type.
     """
     import highdicom as hd
 
-    from ..coding import code_to_dataset, generic_category, generic_type
+    from ._dataset import segment_description as segment_item
 
-    algorithm_identification = None
-    if seg.algorithm_type != "MANUAL":
-        algorithm_identification = hd.AlgorithmIdentificationSequence(
-            name=seg.algorithm_name or "unknown",
-            family=code_to_dataset(_algorithm_family(seg)),
-            version=seg.algorithm_version or "unknown",
-        )
-    category = seg.category if seg.category is not None else generic_category()
-    typ = seg.type if seg.type is not None else generic_type()
-    desc = hd.seg.SegmentDescription(
-        segment_number=number,
-        segment_label=(seg.label or f"Segment {number}")[:64],
-        segmented_property_category=code_to_dataset(category),
-        segmented_property_type=code_to_dataset(typ),
-        algorithm_type=seg.algorithm_type,
-        algorithm_identification=algorithm_identification,
-        tracking_uid=seg.tracking_uid,
-        tracking_id=seg.tracking_id,
-        anatomic_regions=[code_to_dataset(seg.anatomic_region)] if seg.anatomic_region is not None else None,
-        display_color=(hd.color.CIELabColor.from_rgb(*seg.color) if seg.color is not None else None),
-    )
-    if seg.type_modifiers:
-        # nested in the type item, as the standard (and dcmqi) have it
-        desc.SegmentedPropertyTypeCodeSequence[0].SegmentedPropertyTypeModifierCodeSequence = [
-            code_to_dataset(c) for c in seg.type_modifiers
-        ]
-    if seg.anatomic_region is not None and seg.anatomic_region_modifiers:
-        desc.AnatomicRegionSequence[0].AnatomicRegionModifierSequence = [
-            code_to_dataset(c) for c in seg.anatomic_region_modifiers
-        ]
-    if seg.description:
-        desc.SegmentDescription = seg.description[:64]
-    return desc
+    return hd.seg.SegmentDescription.from_dataset(segment_item(seg, number), copy=False)
 
 
 def _check_grid(content: SegmentationContent, source: SourceSeries) -> None:
