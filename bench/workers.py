@@ -64,6 +64,7 @@ def main(argv=None) -> int:
     sys.path.insert(0, str(base.REPO / "DicomAIExport"))
     from dicomai.imageio import read_labelmap
     from dicomai.seg.encode import write_seg
+    from dicomai.seg.options import SegOptions
     from dicomai.source import read_source_series
 
     def log(msg):
@@ -98,7 +99,9 @@ def main(argv=None) -> int:
                 for r in range(args.repeats):
                     out = work / f"{seg_type}-{compression}-{n}-{r}.dcm"
                     t0 = time.perf_counter()
-                    write_seg(content, source, out, segmentation_type=seg_type, compression=compression)
+                    write_seg(
+                        content, source, out, SegOptions(segmentation_type=seg_type, compression=compression)
+                    )
                     times.append(time.perf_counter() - t0)
                     outputs[n] = out
                 row["write"][n] = statistics.median(times)

@@ -19,6 +19,7 @@ from dicomai.seg import fast
 from dicomai.seg.content import SegmentationContent, SegmentInfo
 from dicomai.seg.decode import read_seg
 from dicomai.seg.encode import write_seg
+from dicomai.seg.options import SegOptions
 from dicomai.source import read_source_series
 
 CASES = [
@@ -103,7 +104,10 @@ def test_the_bytes_do_not_depend_on_the_number_of_workers(
     monkeypatch.setattr(fast, "write_fast", write_three_ways)
     out = tmp_path / "seg.dcm"
     result = write_seg(
-        _content(seg_type, source, labels), source, out, segmentation_type=seg_type, compression=compression
+        _content(seg_type, source, labels),
+        source,
+        out,
+        SegOptions(segmentation_type=seg_type, compression=compression),
     )
     assert result.engine == "fast"
     (outputs,) = calls
@@ -171,7 +175,9 @@ def test_header_reference_sequences_from_bytes_are_pydicoms(case, tmp_path, monk
         return ds, n
 
     monkeypatch.setattr(fast, "write_fast", keep_header)
-    write_seg(_content(seg_type, source, labels), source, tmp_path / "a.dcm", segmentation_type=seg_type)
+    write_seg(
+        _content(seg_type, source, labels), source, tmp_path / "a.dcm", SegOptions(segmentation_type=seg_type)
+    )
     (ds,) = headers
     assert len(ds.SourceImageSequence) == len(source.datasets) == 48
     assert fast._header_bytes(ds) == fast._encode_elements(ds)
