@@ -8,6 +8,7 @@ import datetime
 import io
 import itertools
 import types
+from dataclasses import replace
 
 import numpy as np
 import pydicom.uid
@@ -90,16 +91,16 @@ def test_the_bytes_do_not_depend_on_the_number_of_workers(
     real = fast.write_fast
     calls = []
 
-    def write_three_ways(inp, source, path, meta, ts, progress=None, workers=None):
-        assert workers is None  # encode.write_seg leaves it to default_workers()
+    def write_three_ways(inp, source, path, meta, ts, progress=None):
+        assert inp.workers is None  # encode.write_seg leaves it to default_workers()
         outputs = []
         for n in (1, 2, 3):
             deterministic()
             out = tmp_path / f"w{n}.dcm"
-            result = real(inp, source, out, meta, ts, progress=progress, workers=n)
+            result = real(replace(inp, workers=n), source, out, meta, ts, progress=progress)
             outputs.append(out.read_bytes())
         calls.append(outputs)
-        return real(inp, source, path, meta, ts, progress=progress, workers=1) and result
+        return real(replace(inp, workers=1), source, path, meta, ts, progress=progress) and result
 
     monkeypatch.setattr(fast, "write_fast", write_three_ways)
     out = tmp_path / "seg.dcm"

@@ -161,6 +161,10 @@ class FastSegInput:
     fractions:
         FRACTIONAL: float arrays in [0, 1] (or integer arrays already on the 0..max scale), one per
         segment.
+    workers:
+        Threads that encode frames (RLE, JPEG-LS) or deflate the file while frames are packed;
+        ``None`` takes :func:`default_workers` (``DICOMAI_WORKERS``). The bytes written do not
+        depend on it.
     """
 
     seg_type: str
@@ -171,6 +175,7 @@ class FastSegInput:
     fractional_type: str = "PROBABILITY"
     max_fractional_value: int = 255
     presence: Optional[dict] = None  # layer index -> slice_label_counts(layer), when known
+    workers: Optional[int] = None
 
 
 # ------------------------------------------------------------------------------------ workers
@@ -923,13 +928,10 @@ def write_fast(
     meta: dict,
     transfer_syntax_uid: str = EXPLICIT_VR_LE,
     progress: Optional[Callable[[float, str], None]] = None,
-    workers: Optional[int] = None,
 ):
     """Write the SEG to ``path`` (an open-able path; the caller handles atomic renaming).
 
-    ``workers``: threads that encode frames (RLE, JPEG-LS) or deflate the file while frames are
-    packed; ``None`` takes :func:`default_workers` (``DICOMAI_WORKERS``). The bytes written do not
-    depend on it.
+    ``inp.workers``: threads that encode frames or deflate the file (see :class:`FastSegInput`).
 
     ``meta`` holds the header values highdicom's constructor takes: ``sop_instance_uid``,
     ``series_instance_uid``, ``series_number``, ``instance_number``, ``manufacturer``,
@@ -942,7 +944,7 @@ def write_fast(
     from pydicom.filewriter import write_file_meta_info
 
     report = progress or (lambda fraction, message: None)
-    workers = _workers(workers)
+    workers = _workers(inp.workers)
     plan = _Plan(inp, source)
     if not plan.frames:
         raise InputError("every segment is empty (no voxel set): nothing to write")
