@@ -341,10 +341,21 @@ def _run_cli(argv: Sequence[str]) -> tuple:
     """
     import tempfile
 
+    from .seg.fast import WORKERS_ENV
+
     command = [sys.executable, "-m", "dicomai", *argv]
+    # one case per Dask worker process already fills a core: no encoding threads on top of it
+    # unless the user asked for them (DICOMAI_WORKERS set in the workers' environment)
+    env = dict(os.environ)
+    env.setdefault(WORKERS_ENV, "1")
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(
-            command, stdout=out, stderr=err, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent()
+            command,
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            preexec_fn=_die_with_parent(),
         )
         peak_mb = 0.0
         if hasattr(os, "wait4"):

@@ -139,6 +139,7 @@ def _seg_options(seg_type: str, args):
         algorithm_type=args.algorithm_type,
         series_description=args.series_description,
         series_number=args.series_number,
+        workers=getattr(args, "workers", None),
     )
 
 
@@ -509,6 +510,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["auto", *Compression.values()],
         help="lossless compression (default auto: none for binary and fractional, rle for labelmap; "
         "binary takes none, jpeg2000 or deflate). See docs/seg-types.md for who reads what",
+    )
+    e.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="threads that encode frames (rle, jpeg-ls) or deflate the file (default: "
+        "$DICOMAI_WORKERS, else the CPUs, at most 4); the output bytes do not depend on it",
     )
     e.add_argument(
         "--fractional-type",

@@ -190,3 +190,49 @@ def test_header_reference_sequences_from_bytes_are_pydicoms(case, tmp_path, monk
     )
     assert fast._header_bytes(ds) == fast._encode_elements(ds)
     assert len(calls) == 2  # the fallback and the reference: no short header encoded first
+
+
+def test_the_workers_option_reaches_the_writer_and_is_checked(case, tmp_path, monkeypatch):
+    source, labels = case
+    seen = []
+    real = fast.write_fast
+
+    def spy(inp, *args, **kwargs):
+        seen.append(inp.workers)
+        return real(inp, *args, **kwargs)
+
+    monkeypatch.setattr(fast, "write_fast", spy)
+    write_seg(
+        _content("LABELMAP", source, labels),
+        source,
+        tmp_path / "seg.dcm",
+        SegOptions(segmentation_type="LABELMAP", workers="2"),
+    )
+    assert seen == [2]
+    for bad in (0, -3, "two"):
+        with pytest.raises(InputError, match="workers"):
+            SegOptions(workers=bad)
+
+
+def test_batch_cases_run_with_one_encoding_thread_unless_asked(monkeypatch):
+    """N Dask workers x default threads would oversubscribe the cores: each case's child gets
+    DICOMAI_WORKERS=1, unless the user set it for the workers."""
+    import subprocess
+
+    from dicomai import batch
+
+    envs = []
+    real_popen = subprocess.Popen
+
+    def popen(command, **kwargs):
+        envs.append(kwargs.get("env"))
+        return real_popen(command, **kwargs)
+
+    monkeypatch.setattr(batch.subprocess, "Popen", popen)
+    monkeypatch.delenv(fast.WORKERS_ENV, raising=False)
+    code, *_ = batch._run_cli(["--help"])
+    assert code == 0
+    assert envs[-1][fast.WORKERS_ENV] == "1"
+    monkeypatch.setenv(fast.WORKERS_ENV, "3")
+    batch._run_cli(["--help"])
+    assert envs[-1][fast.WORKERS_ENV] == "3"

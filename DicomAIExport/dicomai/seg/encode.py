@@ -362,6 +362,7 @@ def write_seg(
             fractional_type=fractional_type,
             max_fractional_value=int(max_fractional_value),
             presence=prepared.presence,
+            workers=options.workers,
         )
         with destination.writing([name]) as (tmp,):
             _, n_frames = write_fast(inp, source, tmp, meta, ts, progress=report)

@@ -68,6 +68,11 @@ class SegOptions:
         number + 100 and 1.
     manufacturer:
         Manufacturer (0008,0070) of the equipment that wrote the SEG.
+    workers:
+        Not an attribute: threads that encode frames (RLE, JPEG-LS) or deflate the file in the
+        fast writer; ``None`` (default) takes :func:`dicomai.seg.fast.default_workers`
+        (``DICOMAI_WORKERS``, else the usable CPUs, at most 4). The bytes written do not depend
+        on it.
     engine:
         Not an attribute: ``auto`` (the fast writer when it covers the input, else highdicom),
         ``fast`` (raise when it does not) or ``highdicom`` (the reference writer).
@@ -90,6 +95,7 @@ class SegOptions:
     series_number: Optional[int] = None
     instance_number: Optional[int] = None
     manufacturer: str = MANUFACTURER
+    workers: Optional[int] = None
     engine: str = "auto"
 
     def __post_init__(self) -> None:
@@ -116,6 +122,14 @@ class SegOptions:
             self.algorithm_type = to_enum(SegmentAlgorithmType, self.algorithm_type, "algorithm type")
         else:
             self.algorithm_type = None
+        if self.workers is not None:
+            try:
+                workers = int(self.workers)
+            except (TypeError, ValueError):
+                workers = 0
+            if workers < 1:
+                raise InputError(f"workers {self.workers!r} must be an integer >= 1")
+            self.workers = workers
         if self.engine not in ENGINES:
             raise InputError(f"engine {self.engine!r} is not one of {', '.join(ENGINES)}")
 
