@@ -516,7 +516,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         metavar="N",
         help="threads that encode frames (rle, jpeg-ls) or deflate the file (default: "
-        "$DICOMAI_WORKERS, else the CPUs, at most 4); the output bytes do not depend on it",
+        "$DICOMAI_WORKERS, else 1); the output bytes do not depend on it",
     )
     e.add_argument(
         "--fractional-type",

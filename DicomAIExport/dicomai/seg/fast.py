@@ -181,7 +181,6 @@ class FastSegInput:
 # ------------------------------------------------------------------------------------ workers
 #: Environment variable that sets the default number of encoding threads (an integer >= 1).
 WORKERS_ENV = "DICOMAI_WORKERS"
-_MAX_DEFAULT_WORKERS = 4  # frames are small: beyond a few threads the writer waits on the file
 _CHUNK = 16  # frames per task: small enough to keep both cores busy, large enough to amortize
 
 
@@ -189,7 +188,9 @@ def default_workers() -> int:
     """The number of threads that encode a SEG's frames when the caller does not say.
 
     ``DICOMAI_WORKERS`` when set (an integer >= 1; 1 writes everything on the calling thread),
-    else the CPUs this process may use, at most 4. The one place this default is decided.
+    else 1: measured on a quiet 2-core machine (``make bench-workers``, docs/scale.md), 2 threads
+    gave no gain for any codec the writer uses (0.8x-1.1x), since the per-frame work is small
+    next to the thread hand-offs. The one place this default is decided.
     """
     text = os.environ.get(WORKERS_ENV, "").strip()
     if text:
@@ -200,11 +201,7 @@ def default_workers() -> int:
         if n < 1:
             raise InputError(f"{WORKERS_ENV}={text!r} is not a number of workers (an integer >= 1)")
         return n
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not on Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, _MAX_DEFAULT_WORKERS))
+    return 1
 
 
 def _workers(workers: Optional[int]) -> int:

@@ -71,7 +71,7 @@ class SegOptions:
     workers:
         Not an attribute: threads that encode frames (RLE, JPEG-LS) or deflate the file in the
         fast writer; ``None`` (default) takes :func:`dicomai.seg.fast.default_workers`
-        (``DICOMAI_WORKERS``, else the usable CPUs, at most 4). The bytes written do not depend
+        (``DICOMAI_WORKERS``, else 1). The bytes written do not depend
         on it.
     engine:
         Not an attribute: ``auto`` (the fast writer when it covers the input, else highdicom),
