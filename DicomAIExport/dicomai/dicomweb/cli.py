@@ -15,9 +15,9 @@ import sys
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Set, Tuple
 
-__all__ = ["add_commands", "add_server_options"]
+__all__ = ["add_commands", "add_server_options", "server_option_names"]
 
 
 def add_server_options(parser, send: bool = False) -> None:
@@ -49,6 +49,17 @@ def add_server_options(parser, send: bool = False) -> None:
     )
     g.add_argument("--batch-size", type=int, default=50, metavar="N", help="instances per STOW request (50)")
     g.add_argument("--retries", type=int, default=3, metavar="N", help="retries of a failed batch (3)")
+
+
+def server_option_names(send: bool = True) -> Tuple[Set[str], Set[str]]:
+    """The options :func:`add_server_options` adds: (those taking a value, the flags)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    add_server_options(parser, send)
+    with_value: Set[str] = set()
+    flags: Set[str] = set()
+    for action in parser._actions:
+        (flags if action.nargs == 0 else with_value).update(action.option_strings)
+    return with_value, flags
 
 
 def _credentials(args):
