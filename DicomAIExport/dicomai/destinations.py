@@ -96,7 +96,8 @@ class FolderDestination:
         """
         if self.send_to is None:
             return
-        from .dicomweb import DicomWebError, format_send_report
+        from .dicomweb.client import DicomWebError
+        from .dicomweb.store import format_send_report
 
         self.sent = self.send_to.store(paths, progress=progress)
         if not self.sent.ok:
@@ -165,7 +166,8 @@ class DicomWebDestination:
 
     def store(self, paths: Sequence, progress=None):
         """Send the files and return a :class:`dicomai.dicomweb.SendReport` (``.ok`` when all verified)."""
-        from .dicomweb import SendOptions, connect, send_files
+        from .dicomweb.client import connect
+        from .dicomweb.store import SendOptions, send_files
 
         conn = connect(self.url, self.credentials, insecure=self.insecure)
         options = SendOptions(batch_size=self.batch_size, retries=self.retries)

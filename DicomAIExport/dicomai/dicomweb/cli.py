@@ -156,9 +156,10 @@ def _cmd_retrieve(args) -> int:
             conn, args.study, args.series, Path(args.out), overwrite=args.overwrite
         )
     else:
-        paths = retrieve_to_folder(
-            conn, args.study, Path(args.out), series=args.series, overwrite=args.overwrite
-        )
+        from ..destinations import FolderDestination
+
+        destination = FolderDestination(Path(args.out), overwrite=args.overwrite)
+        paths = retrieve_to_folder(conn, args.study, destination, series=args.series)
     if args.json:
         print(json.dumps({"written": [str(p) for p in paths]}, indent=2))
     else:
