@@ -70,15 +70,24 @@ def _credentials(args):
     )
 
 
-def _connect(args, url: str):
-    from .client import connect
+def _server(args, url: str):
+    """The server as a :class:`dicomai.destinations.DicomWebDestination`, connected (what
+    connecting warns, e.g. ``--insecure``, printed as one line each)."""
+    from ..destinations import DicomWebDestination
 
+    server = DicomWebDestination(
+        url, _credentials(args), args.insecure, args.batch_size, args.retries, args.timeout
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        conn = connect(url, _credentials(args), insecure=args.insecure, timeout=args.timeout)
+        server.connect()
     for w in caught:
         print(f"dicomai: warning: {w.message}", file=sys.stderr)
-    return conn
+    return server
+
+
+def _connect(args, url: str):
+    return _server(args, url).connect()
 
 
 def _progress(quiet: bool):
@@ -93,13 +102,10 @@ def _progress(quiet: bool):
 
 def _send_and_report(args, url: str, paths, export_json: Optional[str] = None) -> int:
     """Send, print the report (text, or JSON: merged as ``"send"`` into an export's own JSON)."""
-    from .store import SendOptions, format_send_report, send_files
+    from .store import format_send_report
 
-    conn = _connect(args, url)
-    options = SendOptions(
-        batch_size=args.batch_size, retries=args.retries, missing_only=getattr(args, "missing_only", False)
-    )
-    report = send_files(conn, paths, options, progress=_progress(args.quiet))
+    missing_only = getattr(args, "missing_only", False)
+    report = _server(args, url).store(paths, progress=_progress(args.quiet), missing_only=missing_only)
     if export_json is not None:
         try:
             merged = json.loads(export_json)
