@@ -317,6 +317,7 @@ def _cmd_import_seg(args) -> int:
                         for s in content.segments
                     ],
                     "warnings": content.warnings,
+                    "status": content.status.as_dict(),  # what the reader made of the file, as data
                 },
                 indent=2,
             )
