@@ -180,9 +180,9 @@ def hd_import(seg_path, source, out) -> None:
 # ------------------------------------------------------------------------------------ dicomai API
 def api_export(seg_type, source, labelmap, meta, out) -> None:
     """dicomai's Python API (what the Slicer module calls): STEP = write_seg alone."""
-    from dicomai.cli import _present_labels
     from dicomai.destinations import FileDestination
     from dicomai.imageio import read_labelmap
+    from dicomai.seg.cli import _present_labels
     from dicomai.seg.content import SegmentationContent
     from dicomai.seg.encode import write_seg
     from dicomai.seg.metadata import load_metadata, segments_for_labels

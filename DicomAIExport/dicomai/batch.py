@@ -310,9 +310,11 @@ def case_commands(case: Case, out_dir: Path, extra_args: Sequence[str] = ()) -> 
 
 
 def _sr_extra(extra_args: Sequence[str]) -> List[str]:
-    """The extra arguments export-sr understands too (the network ones); SEG-only ones stay out."""
-    with_value = {"--send", "--user", "--password-env", "--token-env", "--netrc"}
-    flags = {"--insecure"}
+    """The extra arguments export-sr understands too (the server options every export-* gets from
+    :func:`dicomai.dicomweb.cli.add_server_options`); SEG-only ones stay out."""
+    from .dicomweb.cli import server_option_names
+
+    with_value, flags = server_option_names(send=True)
     out: List[str] = []
     args = list(extra_args)
     i = 0

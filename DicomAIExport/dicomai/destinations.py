@@ -96,7 +96,8 @@ class FolderDestination:
         """
         if self.send_to is None:
             return
-        from .dicomweb import DicomWebError, format_send_report
+        from .dicomweb.client import DicomWebError
+        from .dicomweb.store import format_send_report
 
         self.sent = self.send_to.store(paths, progress=progress)
         if not self.sent.ok:
@@ -149,24 +150,44 @@ class DicomWebDestination:
         Do not verify the TLS certificate (warns).
     batch_size, retries:
         Instances per STOW request; further tries of a batch on connection errors and HTTP 5xx.
+    timeout:
+        Seconds to wait for each answer.
     """
 
     def __init__(
-        self, url: str, credentials=None, insecure: bool = False, batch_size: int = 50, retries: int = 3
+        self,
+        url: str,
+        credentials=None,
+        insecure: bool = False,
+        batch_size: int = 50,
+        retries: int = 3,
+        timeout: float = 30.0,
     ):
         self.url = url
         self.credentials = credentials
         self.insecure = insecure
         self.batch_size = batch_size
         self.retries = retries
+        self.timeout = timeout
+        self._connection = None
 
     def __repr__(self) -> str:  # never shows credentials
         return f"DicomWebDestination({self.url!r})"
 
-    def store(self, paths: Sequence, progress=None):
-        """Send the files and return a :class:`dicomai.dicomweb.SendReport` (``.ok`` when all verified)."""
-        from .dicomweb import SendOptions, connect, send_files
+    def connect(self):
+        """The :class:`dicomai.dicomweb.Connection` (made once; :meth:`store` uses it)."""
+        if self._connection is None:
+            from .dicomweb.client import connect
 
-        conn = connect(self.url, self.credentials, insecure=self.insecure)
-        options = SendOptions(batch_size=self.batch_size, retries=self.retries)
-        return send_files(conn, paths, options, progress=progress)
+            self._connection = connect(
+                self.url, self.credentials, insecure=self.insecure, timeout=self.timeout
+            )
+        return self._connection
+
+    def store(self, paths: Sequence, progress=None, missing_only: bool = False):
+        """Send the files and return a :class:`dicomai.dicomweb.SendReport` (``.ok`` when all
+        verified); ``missing_only``: ask the server first and send only what it lacks."""
+        from .dicomweb.store import SendOptions, send_files
+
+        options = SendOptions(batch_size=self.batch_size, retries=self.retries, missing_only=missing_only)
+        return send_files(self.connect(), paths, options, progress=progress)

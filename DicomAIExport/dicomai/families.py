@@ -71,7 +71,7 @@ class Family:
         describer's ``text`` lines.
     cli:
         A module (or object) with ``add_commands(subparsers, common_parent)``, or that callable.
-        None: the family's commands are built into :mod:`dicomai.cli`.
+        None: the family brings no command.
     """
 
     name: str

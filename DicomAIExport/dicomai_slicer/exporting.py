@@ -6,6 +6,9 @@ measurement table and the SEG's segment volumes, all on one reference series; ea
 back (our own check: segment labels and frames of a SEG, measurement groups of an SR). The
 batch is all or nothing: a failure removes the files written before it.
 
+:func:`export_items` writes what the export dialog chose, through each family's ``export``
+writer (:mod:`dicomai_slicer.families`; SEG: :func:`export_seg_batch`, SR: :func:`export_sr_batch`).
+
 :func:`export_candidate` tells whether a subject hierarchy item (segmentation, labelmap, markups,
 table) traces back to a DICOM series, and which one -- the export dialog offers only those.
 """
@@ -19,6 +22,7 @@ from pathlib import Path
 from typing import Callable, List, Optional, Sequence
 
 __all__ = [
+    "ExportBatch",
     "ExportCandidate",
     "ExportNodes",
     "ExportOptions",
@@ -28,6 +32,8 @@ __all__ = [
     "export_candidate",
     "export_items",
     "export_nodes",
+    "export_seg_batch",
+    "export_sr_batch",
     "reference_volume_for",
 ]
 
@@ -502,15 +508,105 @@ def _int(text) -> Optional[int]:
         return None
 
 
+@dataclass
+class ExportBatch:
+    """One family's share of an :func:`export_items` call on one reference series, handed to that
+    family's ``FamilyAdapters.export`` writer (:mod:`dicomai_slicer.families`).
+
+    ``entries``: ``[(ExportCandidate, tags), ...]`` of this family; ``others``: the entries of the
+    other families on the same reference (a SEG is written BINARY when an SR follows);
+    ``written``: what earlier families wrote for this reference (an SR references the SEG written
+    there). The writer returns an :class:`ExportResult`; :func:`export_items` removes every file
+    of the call when any writer fails.
+    """
+
+    reference: object
+    directory: object
+    entries: list
+    others: list = field(default_factory=list)
+    written: ExportResult = field(default_factory=ExportResult)
+    scene: object = None
+    progress: Progress = None
+
+
+def export_seg_batch(batch: ExportBatch) -> ExportResult:
+    """One SEG per segmentation/labelmap item (the SEG family's export writer)."""
+    from dicomai.seg.options import choose_segmentation_type
+
+    will_report = any(c.modality == "SR" for c, _ in batch.others)  # that SR will reference the SEG
+    out = ExportResult()
+    for candidate, tags in batch.entries:
+        options = ExportOptions(
+            segment_volumes=False,
+            # auto becomes BINARY when the SR written next references this SEG
+            segmentation_type=choose_segmentation_type(
+                tags.get("SegmentationType"), referenced_by_sr=will_report
+            ).value,
+            algorithm_name=tags.get("AlgorithmName") or None,
+            algorithm_version=tags.get("AlgorithmVersion") or None,
+            algorithm_type=tags.get("SegmentAlgorithmType") or None,
+            seg_series_description=tags.get("SeriesDescription") or None,
+            seg_series_number=_int(tags.get("SeriesNumber")),
+        )
+        nodes = ExportNodes(segmentation=candidate.node)
+        _add(out, batch, nodes, options)
+    return out
+
+
+def export_sr_batch(batch: ExportBatch) -> ExportResult:
+    """One SR with every markups item and the first table (more tables: one SR each), referencing
+    the SEG written for the same series when there is exactly one (the SR family's export writer)."""
+    markups = [(c, t) for c, t in batch.entries if c.kind == "markups"]
+    tables = [(c, t) for c, t in batch.entries if c.kind == "table"]
+    written_segs = [f.path for f in batch.written.files if f.kind == "SEG"]
+    out = ExportResult()
+    reports = [(markups, tables[0] if tables else None)] + [([], t) for t in tables[1:]]
+    for report_markups, table in reports:
+        if not report_markups and table is None:
+            continue
+        tags = table[1] if table is not None else report_markups[0][1]
+        nodes = ExportNodes(
+            markups=[c.node for c, _ in report_markups],
+            table=table[0].node if table is not None else None,
+            report_segmentation=written_segs[0] if len(written_segs) == 1 else None,
+        )
+        options = ExportOptions(
+            algorithm_name=tags.get("AlgorithmName") or None,
+            algorithm_version=tags.get("AlgorithmVersion") or None,
+            sr_series_description=tags.get("SeriesDescription") or None,
+            sr_series_number=_int(tags.get("SeriesNumber")),
+        )
+        _add(out, batch, nodes, options)
+    return out
+
+
+def _add(out: ExportResult, batch: ExportBatch, nodes: ExportNodes, options: ExportOptions) -> None:
+    """export_nodes into ``out``; on failure, what ``out`` holds stays listed for removal."""
+    try:
+        result = export_nodes(
+            batch.reference, batch.directory, nodes, options, progress=batch.progress, scene=batch.scene
+        )
+    except BaseException:
+        batch.written.files += out.files  # export_items removes them
+        out.files = []
+        raise
+    out.files += result.files
+    out.warnings += result.warnings
+
+
 def export_items(requests: Sequence[tuple], directory, scene=None, progress: Progress = None) -> ExportResult:
     """Export subject hierarchy items as the export dialog asks: ``[(item_id, tags), ...]``.
 
-    Per reference series: one SEG per segmentation/labelmap item, then one SR with every markups
-    item and the first table (more tables: one SR each), referencing the SEG written for that
-    series when there is exactly one. All or nothing: a failure removes every file written.
+    Per reference series, family by family in registry order (:mod:`dicomai_slicer.families`),
+    each family's ``export`` writer gets its items as one :class:`ExportBatch`: SEG writes one SEG
+    per segmentation/labelmap item, then SR one SR with every markups item and the first table
+    (more tables: one SR each), referencing the SEG written for that series when there is exactly
+    one. All or nothing: a failure removes every file written.
     """
     from dicomai.errors import InputError
-    from dicomai.seg.options import choose_segmentation_type
+    from dicomai.families import resolve
+
+    from .families import adapters
 
     groups: dict = {}
     for item_id, tags in requests:
@@ -518,56 +614,32 @@ def export_items(requests: Sequence[tuple], directory, scene=None, progress: Pro
         if candidate is None:
             raise InputError(f"item {item_id} is no longer exportable (its DICOM reference is gone)")
         groups.setdefault(candidate.reference.GetID(), []).append((candidate, dict(tags)))
-    total = ExportResult()
+    total = written = ExportResult()
     try:
         for entries in groups.values():
-            reference = entries[0][0].reference
-            segs = [(c, t) for c, t in entries if c.modality == "SEG"]
-            markups = [(c, t) for c, t in entries if c.kind == "markups"]
-            tables = [(c, t) for c, t in entries if c.kind == "table"]
-            written_segs = []
-            will_report = bool(markups) or bool(tables)  # that SR will reference the SEG
-            for candidate, tags in segs:
-                options = ExportOptions(
-                    segment_volumes=False,
-                    # auto becomes BINARY when the SR written next references this SEG
-                    segmentation_type=choose_segmentation_type(
-                        tags.get("SegmentationType"), referenced_by_sr=will_report
-                    ).value,
-                    algorithm_name=tags.get("AlgorithmName") or None,
-                    algorithm_version=tags.get("AlgorithmVersion") or None,
-                    algorithm_type=tags.get("SegmentAlgorithmType") or None,
-                    seg_series_description=tags.get("SeriesDescription") or None,
-                    seg_series_number=_int(tags.get("SeriesNumber")),
-                )
-                nodes = ExportNodes(segmentation=candidate.node)
-                result = export_nodes(reference, directory, nodes, options, progress=progress, scene=scene)
-                total.files += result.files
-                total.warnings += result.warnings
-                written_segs += [f.path for f in result.files if f.kind == "SEG"]
-            reports = [(markups, tables[0] if tables else None)] + [([], t) for t in tables[1:]]
-            for report_markups, table in reports:
-                if not report_markups and table is None:
+            written = ExportResult()  # this reference's files, family after family
+            for family in adapters():
+                mine = [(c, t) for c, t in entries if c.modality == family.family]
+                if not mine:
                     continue
-                tags = table[1] if table is not None else report_markups[0][1]
-                nodes = ExportNodes(
-                    markups=[c.node for c, _ in report_markups],
-                    table=table[0].node if table is not None else None,
-                    report_segmentation=written_segs[0] if len(written_segs) == 1 else None,
-                )
-                options = ExportOptions(
-                    algorithm_name=tags.get("AlgorithmName") or None,
-                    algorithm_version=tags.get("AlgorithmVersion") or None,
-                    sr_series_description=tags.get("SeriesDescription") or None,
-                    sr_series_number=_int(tags.get("SeriesNumber")),
-                )
-                result = export_nodes(reference, directory, nodes, options, progress=progress, scene=scene)
-                total.files += result.files
-                total.warnings += result.warnings
+                if family.export is None:
+                    raise InputError(
+                        f"{family.family} items ({mine[0][0].node.GetName()!r}...) cannot be written: "
+                        "that family registers no export writer"
+                    )
+                others = [(c, t) for c, t in entries if c.modality != family.family]
+                reference = entries[0][0].reference
+                batch = ExportBatch(reference, directory, mine, others, written, scene, progress)
+                result = resolve(family.export)(batch)
+                written.files += result.files
+                written.warnings += result.warnings
+            total.files += written.files
+            total.warnings += written.warnings
+            written = ExportResult()
     except BaseException:
-        for written in total.files:
+        for path in dict.fromkeys(f.path for f in total.files + written.files):
             try:
-                os.remove(written.path)
+                os.remove(path)
             except OSError:
                 pass
         raise

@@ -2,8 +2,9 @@
 
 A :class:`FamilyAdapters` names, for one core family ("SEG", "SR", ...): the loader that turns one
 of its files into nodes (used by :func:`.loader.load_dicom_objects`, hence by the DICOM browser
-plugins), and the node classes the export dialog offers as that family (used by
-:func:`.exporting.export_candidate` and DICOMAIExportPlugin's names and tooltips).
+plugins), the node classes the export dialog offers as that family (used by
+:func:`.exporting.export_candidate` and DICOMAIExportPlugin's names and tooltips) and the writer
+of the items chosen there (used by :func:`.exporting.export_items`).
 
 Callables are ``"module:attribute"`` strings resolved on first use (or given directly), so this
 registry imports nothing heavy: Slicer's plugin discovery and the examine step stay quick. The
@@ -52,7 +53,9 @@ class FamilyAdapters:
     ``load``: ``(LoadContext, path) -> [nodes]``; ``examine``: ``path -> browser.Offer or None``
     for the DICOM browser plugin of the family (headers only); ``export_kinds``: the nodes
     exported as this family, in the order they are tried; ``export_tooltip``: the exportable's
-    tooltip, ``{ref}`` standing for the reference volume's name.
+    tooltip, ``{ref}`` standing for the reference volume's name; ``export``: ``(ExportBatch) ->
+    ExportResult``, the writer of the family's items chosen in the export dialog
+    (:func:`.exporting.export_items`, which removes every file of the call when one fails).
     """
 
     family: str
@@ -60,6 +63,7 @@ class FamilyAdapters:
     export_kinds: Tuple[ExportKind, ...] = ()
     export_tooltip: str = ""
     examine: Ref = None
+    export: Ref = None
 
     def loader(self) -> Optional[Callable]:
         from dicomai.families import resolve
@@ -78,6 +82,7 @@ BUILTIN_ADAPTERS: Tuple[FamilyAdapters, ...] = (
         export_tooltip="Segmentation object on the grid of {ref} (BINARY, LABELMAP or FRACTIONAL; 'auto' "
         "picks LABELMAP unless segments overlap). Read back after writing.",
         examine="dicomai_slicer.browser:examine_seg",
+        export="dicomai_slicer.exporting:export_seg_batch",
     ),
     FamilyAdapters(
         "SR",
@@ -89,6 +94,7 @@ BUILTIN_ADAPTERS: Tuple[FamilyAdapters, ...] = (
         export_tooltip="TID 1500 measurement report about {ref} (3D coordinates, measurements), "
         "referencing the SEG exported with it. Read back after writing.",
         examine="dicomai_slicer.browser:examine_sr",
+        export="dicomai_slicer.exporting:export_sr_batch",
     ),
 )
 

@@ -290,3 +290,21 @@ def test_send_stores_every_output_on_a_real_orthanc_exactly_once(cohort, tmp_pat
         assert len(server.rest("/instances")) == 12
     finally:
         server.cleanup()
+
+
+def test_the_sr_command_of_a_case_gets_every_server_option_and_no_seg_only_one(tmp_path):
+    from dicomai.batch import case_commands
+    from dicomai.cli import build_parser
+
+    case = Case("c1", 2, "ct/", "c1.seg.dcm", labelmap="l.nii.gz", markups=["m.mrk.json"], sr_out="c1.sr.dcm")
+    extra = ["--workers", "2", "--send", "http://pacs/dicom-web", "--insecure", "--timeout=5"]
+    extra += ["--retries", "1", "--batch-size", "10", "--user", "me", "--compression", "rle"]
+    seg, sr = case_commands(case, tmp_path, extra)
+    assert seg[-len(extra) :] == extra
+    assert sr[sr.index("--json") + 1 :] == [
+        "--send", "http://pacs/dicom-web", "--insecure", "--timeout=5",
+        "--retries", "1", "--batch-size", "10", "--user", "me",
+    ]  # fmt: skip
+    parsed = build_parser().parse_args(sr)  # export-sr takes every one of them
+    assert (parsed.send, parsed.timeout, parsed.retries) == ("http://pacs/dicom-web", 5.0, 1)
+    assert (parsed.batch_size, parsed.user, parsed.insecure) == (10, "me", True)

@@ -35,6 +35,7 @@ def test_seg_sr_and_sc_are_registered_families():
     assert family_for(SECONDARY_CAPTURE_IMAGE_STORAGE, "OT").name == "SC"
     assert family_for("1.2.840.10008.5.1.4.1.1.2", "CT") is None
     assert family_named("sr").cli == "dicomai.sr.cli"
+    assert family_named("seg").cli == "dicomai.seg.cli"  # export-seg, import-seg
 
 
 def _describe_dummy(ds, path):

@@ -53,24 +53,13 @@ def test_mrml_samples_reach_slicer_only_through_slicer_core_and_the_adapters():
             assert _imported_roots(path) - allowed == set(), name
 
 
-def test_samples_parse_as_python_39():
-    for path in sorted(SAMPLES.glob("*.py")):
-        ast.parse(path.read_text(encoding="utf-8"), feature_version=(3, 9))
-
-
-def test_sample_functions_are_short_and_public_ones_take_at_most_six_parameters():
-    long, wide = {}, {}
+def test_sample_functions_are_short():
+    """(Their parameters and Python 3.9 syntax: Testing/core/test_architecture.py, like the core's.)"""
+    long = {}
     for path in sorted(SAMPLES.glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                continue
-            where = f"{path.name}:{node.name}"
-            lines = node.end_lineno - node.lineno + 1
-            if lines > 80:
-                long[where] = lines
-            a = node.args
-            params = [p.arg for p in a.posonlyargs + a.args + a.kwonlyargs if p.arg not in ("self", "cls")]
-            count = len(params) + (a.vararg is not None) + (a.kwarg is not None)
-            if not node.name.startswith("_") and count > 6:
-                wide[where] = count
-    assert long == {} and wide == {}
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > 80:
+                    long[f"{path.name}:{node.name}"] = lines
+    assert long == {}

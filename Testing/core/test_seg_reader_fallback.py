@@ -3,6 +3,8 @@ understand goes to pydicom with a debug line naming why, and gives the same cont
 
 from __future__ import annotations
 
+import copy
+import json
 import logging
 
 import numpy as np
@@ -60,6 +62,7 @@ def test_the_fast_path_reads_our_file_without_falling_back(written, caplog):
         content = read_seg(path, source)
     assert [r for r in caplog.records if r.name == "dicomai.seg.decode"] == []
     assert np.array_equal(content.labelmap(), labels)
+    assert content.status.per_frame_reader == "bytes" and content.status.complete
 
 
 def test_an_unwalkable_per_frame_item_falls_back_to_pydicom_with_a_debug_line(written, tmp_path, caplog):
@@ -80,6 +83,7 @@ def test_an_unwalkable_per_frame_item_falls_back_to_pydicom_with_a_debug_line(wr
     assert any("nested too deep" in m and "pydicom" in m for m in messages), messages
     assert all(str(damaged) in m or "the SEG" in m for m in messages), messages
     assert len(messages) >= 2, messages
+    assert content.status.per_frame_reader == "pydicom"  # the fallback, as data
     _same(content, read_seg(path, source))
     assert np.array_equal(content.labelmap(), labels)
 
@@ -94,6 +98,7 @@ def test_a_deflated_file_is_read_whole_and_says_so(written, tmp_path, caplog):
         content = read_seg(deflated, source)
     messages = [r.getMessage() for r in caplog.records if r.name == "dicomai.seg.decode"]
     assert any("deflated" in m for m in messages), messages
+    assert content.status.per_frame_reader == "pydicom"  # pydicom parsed the inflated sequence
     _same(content, read_seg(path, source))
 
 
@@ -110,3 +115,51 @@ def test_native_pixel_data_is_read_from_the_file_not_held(written, monkeypatch):
     content = read_seg(path, source)
     assert len(opened) == 1 and opened[0]._f.closed
     assert np.array_equal(content.labelmap(), labels)
+
+
+def test_the_status_says_what_was_left_empty_merged_or_missing(written, tmp_path, capsys):
+    """Segments described without frames, frames stacked on another of their segment, referenced
+    images the source lacks: as data in ``content.status``, beside the warnings."""
+    from pydicom.uid import generate_uid
+
+    path, source, _ = written
+    ds = pydicom.dcmread(path)
+    assert ds.SegmentationType == "BINARY"
+    extra = copy.deepcopy(ds.SegmentSequence[-1])
+    extra.SegmentNumber = 5
+    extra.SegmentLabel = "segment 5"
+    ds.SegmentSequence.append(extra)  # described, no frame
+    frames = ds.PerFrameFunctionalGroupsSequence
+    segment_of = [int(f.SegmentIdentificationSequence[0].ReferencedSegmentNumber) for f in frames]
+    first, second = [i for i, n in enumerate(segment_of) if n == segment_of[0]][:2]
+    position = frames[first].PlanePositionSequence[0].ImagePositionPatient
+    frames[second].PlanePositionSequence[0].ImagePositionPatient = list(position)
+    bogus = generate_uid()
+    ref = Dataset()
+    ref.ReferencedSOPClassUID = (
+        ds.ReferencedSeriesSequence[0].ReferencedInstanceSequence[0].ReferencedSOPClassUID
+    )
+    ref.ReferencedSOPInstanceUID = bogus
+    ds.ReferencedSeriesSequence[0].ReferencedInstanceSequence.append(ref)
+    damaged = tmp_path / "status.dcm"
+    ds.save_as(damaged)
+
+    status = read_seg(damaged, source).status
+    assert status.segments_without_frames == [5]
+    assert status.frames_merged == [second + 1]
+    assert status.referenced_images_missing == [bogus]
+    assert status.per_frame_reader == "bytes" and not status.complete
+    assert status.as_dict() == {
+        "segments_without_frames": [5],
+        "frames_merged": [second + 1],
+        "referenced_images_missing": [bogus],
+        "per_frame_reader": "bytes",
+    }
+    assert read_seg(damaged).status.referenced_images_missing == []  # no source: nothing to miss
+
+    from dicomai.cli import main as cli
+
+    out = tmp_path / "labels.nrrd"
+    argv = ["import-seg", str(damaged), "--source", str(path.parent / "ct"), "--out", str(out), "--json"]
+    assert cli(argv) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == status.as_dict()

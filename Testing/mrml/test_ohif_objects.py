@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from mrml_helpers import node_voxel_counts
 
-import dicomai_slicer.report  # noqa: F401  (registers the SR loader)
 from dicomai.source import read_source_series
 from dicomai_slicer import load_dicom_objects
 from peers import ohif_made

@@ -11,7 +11,7 @@ import slicer
 from mrml_helpers import segmentation_node
 from pydicom.sr.coding import Code
 
-import dicomai_slicer.report  # noqa: F401  (registers the SR loader)
+import dicomai_slicer.report
 import peers
 from dicomai.sr import concepts as C
 from dicomai.sr.build import ImageFinding

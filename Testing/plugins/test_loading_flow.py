@@ -4,6 +4,8 @@ plugs into the loader, the export dialog and ``dicomai info`` with registrations
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pydicom
 import pytest
 import slicer
@@ -124,9 +126,24 @@ def _dummy_file(path, study_uid):
 
 @pytest.fixture
 def dummy_family():
-    """A family of one private SOP class: a describer, a loader (a text node), and an export kind
-    (text nodes), registered here and nowhere else."""
+    """A family of one private SOP class: a describer, a loader (a text node), an export kind
+    (text nodes) and its writer, registered here and nowhere else."""
     calls = []
+
+    def write_notes(batch):
+        from dicomai_slicer.exporting import ExportResult, WrittenFile
+
+        result = ExportResult()
+        for candidate, tags in batch.entries:
+            path = Path(batch.directory) / f"NOTE_{candidate.node.GetName().replace(' ', '_')}.dcm"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _dummy_file(path, generate_uid())
+            ds = pydicom.dcmread(path)
+            ds.SeriesDescription = tags["SeriesDescription"]
+            ds.StudyDescription = f"about {batch.reference.GetName()}"
+            ds.save_as(path, enforce_file_format=True)
+            result.files.append(WrittenFile(path, "DUMMY", "1 note"))
+        return result
 
     def load_note(context, path):
         calls.append(path)
@@ -155,6 +172,7 @@ def dummy_family():
             export_kinds=(ExportKind("vtkMRMLTextNode", "note", "Dummy note (DICOM AI)", on_the_study_ct),),
             export_tooltip="a note about {ref}",
             examine=lambda path: Offer(path, "DUMMY", "Note: a note", "a dummy note", 0.97),
+            export=write_notes,
         )
     )
     yield calls, load_note
@@ -196,6 +214,16 @@ def test_a_new_family_plugs_into_loading_export_and_info(standin, study, dummy_f
     assert exportable.tooltip == f"a note about {ct.GetName()!r}"
     assert exportable.tag("Modality") == "DUMMY"
 
+    from slicer_standin import exportDialog
+
+    exportable.setTag("SeriesDescription", "written by the dummy family")
+    assert exportDialog.export([exportable], tmp_path / "out") == ""  # through export_items
+    (written,) = (tmp_path / "out").iterdir()
+    assert written.name == "NOTE_a_note.dcm"
+    back = pydicom.dcmread(written)
+    assert back.SeriesDescription == "written by the dummy family"
+    assert back.StudyDescription == f"about {ct.GetName()}"  # the reference the dialog found
+
 
 def test_seg_and_sr_use_the_adapters_registry():
     import dicomai_slicer.loader
@@ -209,3 +237,8 @@ def test_seg_and_sr_use_the_adapters_registry():
         ("vtkMRMLMarkupsNode", "SR"),
         ("vtkMRMLTableNode", "SR"),
     ]
+    from dicomai.families import resolve
+    from dicomai_slicer import exporting
+
+    assert resolve(adapters_for("SEG").export) is exporting.export_seg_batch
+    assert resolve(adapters_for("SR").export) is exporting.export_sr_batch

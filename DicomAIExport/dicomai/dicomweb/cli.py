@@ -15,9 +15,9 @@ import sys
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Set, Tuple
 
-__all__ = ["add_commands", "add_server_options"]
+__all__ = ["add_commands", "add_server_options", "server_option_names"]
 
 
 def add_server_options(parser, send: bool = False) -> None:
@@ -51,6 +51,17 @@ def add_server_options(parser, send: bool = False) -> None:
     g.add_argument("--retries", type=int, default=3, metavar="N", help="retries of a failed batch (3)")
 
 
+def server_option_names(send: bool = True) -> Tuple[Set[str], Set[str]]:
+    """The options :func:`add_server_options` adds: (those taking a value, the flags)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    add_server_options(parser, send)
+    with_value: Set[str] = set()
+    flags: Set[str] = set()
+    for action in parser._actions:
+        (flags if action.nargs == 0 else with_value).update(action.option_strings)
+    return with_value, flags
+
+
 def _credentials(args):
     from .client import Credentials
 
@@ -59,15 +70,24 @@ def _credentials(args):
     )
 
 
-def _connect(args, url: str):
-    from .client import connect
+def _server(args, url: str):
+    """The server as a :class:`dicomai.destinations.DicomWebDestination`, connected (what
+    connecting warns, e.g. ``--insecure``, printed as one line each)."""
+    from ..destinations import DicomWebDestination
 
+    server = DicomWebDestination(
+        url, _credentials(args), args.insecure, args.batch_size, args.retries, args.timeout
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        conn = connect(url, _credentials(args), insecure=args.insecure, timeout=args.timeout)
+        server.connect()
     for w in caught:
         print(f"dicomai: warning: {w.message}", file=sys.stderr)
-    return conn
+    return server
+
+
+def _connect(args, url: str):
+    return _server(args, url).connect()
 
 
 def _progress(quiet: bool):
@@ -82,13 +102,10 @@ def _progress(quiet: bool):
 
 def _send_and_report(args, url: str, paths, export_json: Optional[str] = None) -> int:
     """Send, print the report (text, or JSON: merged as ``"send"`` into an export's own JSON)."""
-    from .store import SendOptions, format_send_report, send_files
+    from .store import format_send_report
 
-    conn = _connect(args, url)
-    options = SendOptions(
-        batch_size=args.batch_size, retries=args.retries, missing_only=getattr(args, "missing_only", False)
-    )
-    report = send_files(conn, paths, options, progress=_progress(args.quiet))
+    missing_only = getattr(args, "missing_only", False)
+    report = _server(args, url).store(paths, progress=_progress(args.quiet), missing_only=missing_only)
     if export_json is not None:
         try:
             merged = json.loads(export_json)
@@ -145,9 +162,10 @@ def _cmd_retrieve(args) -> int:
             conn, args.study, args.series, Path(args.out), overwrite=args.overwrite
         )
     else:
-        paths = retrieve_to_folder(
-            conn, args.study, Path(args.out), series=args.series, overwrite=args.overwrite
-        )
+        from ..destinations import FolderDestination
+
+        destination = FolderDestination(Path(args.out), overwrite=args.overwrite)
+        paths = retrieve_to_folder(conn, args.study, destination, series=args.series)
     if args.json:
         print(json.dumps({"written": [str(p) for p in paths]}, indent=2))
     else:

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import List, Optional
 
 from ..errors import InputError
-from ..fileio import atomic_outputs
 from .client import Connection, DicomWebError
 
 __all__ = ["DICOMWEB_PREFIX", "parse_dicomweb_source", "referenced_series", "retrieve_to_folder",
@@ -39,30 +38,30 @@ def retrieve_datasets(conn: Connection, study: str, series: Optional[str] = None
 def retrieve_to_folder(
     conn: Connection,
     study: str,
-    out: Path,
+    out,
     series: Optional[str] = None,
     overwrite: bool = False,
 ) -> List[Path]:
-    """Write every instance to ``out`` (one sub-folder per series for a whole study).
+    """Write every instance into ``out`` (one sub-folder per series for a whole study).
 
-    Files are named ``<SOPInstanceUID>.dcm``; all are written under temporary names and renamed
-    when every one is complete, so a failure leaves nothing behind. Existing files are kept
-    unless ``overwrite``.
+    ``out`` is a folder path or a :class:`dicomai.destinations.FolderDestination` (then its own
+    ``overwrite`` applies). Files are named ``<SOPInstanceUID>.dcm``; all are written under
+    temporary names and renamed when every one is complete, so a failure leaves nothing behind.
+    Existing files are kept unless ``overwrite``.
     """
-    import pydicom
+    from ..destinations import FileDestination, FolderDestination
 
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {str(out)!r} is a file: give a folder")
+    if isinstance(out, FileDestination):
+        raise InputError(f"{out.file} is one file: a retrieved series goes to a folder")
+    destination = out if isinstance(out, FolderDestination) else FolderDestination(out, overwrite)
+    if destination.folder.exists() and not destination.folder.is_dir():
+        raise InputError(f"--out {str(destination.folder)!r} is a file: give a folder")
     datasets = retrieve_datasets(conn, study, series)
-    paths = []
-    for ds in datasets:
-        name = f"{ds.SOPInstanceUID}.dcm"
-        paths.append(out / name if series else out / str(ds.SeriesInstanceUID) / name)
-    with atomic_outputs(paths, overwrite=overwrite) as temps:
-        for ds, tmp in zip(datasets, temps):
-            pydicom.dcmwrite(str(tmp), ds, enforce_file_format=True)
-    return paths
+    names = [
+        f"{ds.SOPInstanceUID}.dcm" if series else f"{ds.SeriesInstanceUID}/{ds.SOPInstanceUID}.dcm"
+        for ds in datasets
+    ]
+    return destination.write(datasets, names)
 
 
 def referenced_series(ds) -> List[tuple]:

@@ -2,7 +2,7 @@
 
 The family registers here, in one place (:data:`FAMILY`, listed in
 :data:`dicomai.families.BUILTIN_FAMILIES`): its SOP classes, its ``dicomai info`` describer
-(:mod:`dicomai.seg.info`); its commands (export-seg, import-seg) are built into :mod:`dicomai.cli`.
+(:mod:`dicomai.seg.info`) and its commands (export-seg, import-seg: :mod:`dicomai.seg.cli`).
 
 - :mod:`~dicomai.seg.content`: the content model (segments, their codes, voxels on a grid);
 - :mod:`~dicomai.seg.encode` / :mod:`~dicomai.seg.decode`: writer / reader of all three types.
@@ -21,4 +21,5 @@ FAMILY = Family(
     modalities=("SEG",),
     describer="dicomai.seg.info:describe_seg",
     formatter="dicomai.seg.info:format_seg_lines",
+    cli="dicomai.seg.cli",
 )

@@ -19,6 +19,7 @@ from .enum import SegmentAlgorithmType
 
 __all__ = [
     "ALGORITHM_TYPES",
+    "SegReadStatus",
     "SegmentInfo",
     "SegmentationContent",
     "layers_overlap",
@@ -81,6 +82,48 @@ class SegmentInfo:
 
 
 @dataclass
+class SegReadStatus:
+    """What the reader made of a SEG file, as data (``SegmentationContent.warnings`` says the
+    same for people); like the SR's :class:`dicomai.sr.document.ReadStatus`.
+
+    Attributes
+    ----------
+    segments_without_frames:
+        Numbers of segments described in SegmentSequence that no frame holds (LABELMAP: no pixel
+        holds their value): read as empty.
+    frames_merged:
+        Frame numbers (1-based) that landed where another frame of the same segment (any frame of
+        a LABELMAP) already was: merged into one slice (damaged positions, usually).
+    referenced_images_missing:
+        SOP Instance UIDs the SEG references that the source given does not hold (empty when no
+        source was given).
+    per_frame_reader:
+        How the per-frame functional groups were read: ``"bytes"`` (walked from the file),
+        ``"bytes after pydicom"`` (walked from what pydicom kept of a file it read whole:
+        deflated, or the first walk failed) or ``"pydicom"`` (pydicom's datasets: the fallback).
+    """
+
+    segments_without_frames: List[int] = field(default_factory=list)
+    frames_merged: List[int] = field(default_factory=list)
+    referenced_images_missing: List[str] = field(default_factory=list)
+    per_frame_reader: str = "bytes"
+
+    @property
+    def complete(self) -> bool:
+        """Every described segment has frames, every frame has its own place, every referenced
+        image is in the source."""
+        return not (self.segments_without_frames or self.frames_merged or self.referenced_images_missing)
+
+    def as_dict(self) -> dict:
+        return {
+            "segments_without_frames": list(self.segments_without_frames),
+            "frames_merged": list(self.frames_merged),
+            "referenced_images_missing": list(self.referenced_images_missing),
+            "per_frame_reader": self.per_frame_reader,
+        }
+
+
+@dataclass
 class SegmentationContent:
     """Segments with their voxels on one grid.
 
@@ -116,6 +159,7 @@ class SegmentationContent:
     frame_of_reference_uid: Optional[str] = None
     frames_per_segment: Dict[int, int] = field(default_factory=dict)
     warnings: list = field(default_factory=list)
+    status: SegReadStatus = field(default_factory=SegReadStatus)  # what the reader made of the file
 
     # ------------------------------------------------------------------ construction
     @classmethod

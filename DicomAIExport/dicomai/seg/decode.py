@@ -391,9 +391,7 @@ def _frame_infos(
         shared_seg = _segment_ref(item, where) if item is not None else None
         item = _first(shared, "PlanePositionSequence")
         shared_pos = item.get("ImagePositionPatient") if item is not None else None
-    if raw is None:
-        raw = _raw_per_frame(ds)
-    if raw is not None:
+    if raw is not None:  # None: pydicom's datasets (the caller tried _raw_per_frame first)
         infos = []
         for i in range(n_frames):
             found = raw[i] if i < len(raw) else {}
@@ -910,6 +908,10 @@ def _decode(path, source, ds, raw_frames, first_item, pixels) -> SegmentationCon
         warnings.append(
             f"{str(path)!r}: segment(s) {unlabelled[:10]} have no SegmentLabel (required): named 'Segment N'"
         )
+    reader_kind = "bytes"
+    if raw_frames is None:  # pydicom read the whole file: walk what it kept, else its datasets
+        raw_frames = _raw_per_frame(ds)
+        reader_kind = "bytes after pydicom" if raw_frames is not None else "pydicom"
     infos = _frame_infos(ds, n_frames, seg_type == "LABELMAP", raw_frames, path)
     with_position = sum(f.position is not None for f in infos)
     if 0 < with_position < len(infos):
@@ -932,7 +934,7 @@ def _decode(path, source, ds, raw_frames, first_item, pixels) -> SegmentationCon
         grid = _grid_from_seg(ds, infos, warnings, first_item)
 
     placements = _placements(ds, infos, grid, source, path, warnings, first_item)
-    _warn_stacked(infos, placements, seg_type == "LABELMAP", path, warnings)
+    merged = _warn_stacked(infos, placements, seg_type == "LABELMAP", path, warnings)
     reader = _FrameReader(ds, path, warnings, pixels)
     frames_per_segment: Dict[int, int] = {}
     for f in infos:
@@ -998,10 +1000,28 @@ def _decode(path, source, ds, raw_frames, first_item, pixels) -> SegmentationCon
             f"{source.series_instance_uid} (same frame of reference): placed by position"
         )
     content.warnings = warnings
+    content.status = _status(content, source, merged, reader_kind)
     return content
 
 
-def _warn_stacked(infos, placements, labelmap: bool, path, warnings) -> None:
+def _status(content, source, merged: List[int], reader_kind: str):
+    from .content import SegReadStatus
+
+    missing: List[str] = []
+    if source is not None:
+        have = set(source.sop_instance_uids)
+        missing = [u for u in content.referenced_instance_uids if u not in have]
+    return SegReadStatus(
+        segments_without_frames=[
+            s.number for s in content.segments if not content.frames_per_segment.get(s.number)
+        ],
+        frames_merged=merged,
+        referenced_images_missing=missing,
+        per_frame_reader=reader_kind,
+    )
+
+
+def _warn_stacked(infos, placements, labelmap: bool, path, warnings) -> List[int]:
     """A warning when frames of one segment (any frames of a LABELMAP) land on the same place:
     the later ones overwrite or merge with the earlier ones (damaged positions, usually)."""
     seen: Dict[tuple, int] = {}
@@ -1021,6 +1041,7 @@ def _warn_stacked(infos, placements, labelmap: bool, path, warnings) -> None:
             f"{', ...' if len(frames) > 8 else ''}) lie where another frame of it already is: merged "
             "into one slice (their positions are probably damaged)"
         )
+    return sorted(i for frames in stacked.values() for i in frames)
 
 
 def _placements(ds, infos, grid: Grid, source, path, warnings, first_pf=None) -> List[Optional[tuple]]:
