@@ -236,3 +236,26 @@ def test_batch_cases_run_with_one_encoding_thread_unless_asked(monkeypatch):
     monkeypatch.setenv(fast.WORKERS_ENV, "3")
     batch._run_cli(["--help"])
     assert envs[-1][fast.WORKERS_ENV] == "3"
+
+
+def test_export_seg_workers_flag(case, tmp_path, capsys):
+    """``export-seg --workers N`` writes the same voxels; a bad N is one clear line, no file."""
+    from dicomai import cli
+    from dicomai.imageio import write_image
+
+    source, labels = case
+    from pathlib import Path
+
+    ct = Path(source.files[0]).parent
+    lab = tmp_path / "labels.nrrd"
+    write_image(lab, labels.astype(np.uint8), source.grid)
+    out = tmp_path / "seg.dcm"
+    argv = ["export-seg", "--source", str(ct), "--labelmap", str(lab), "--out", str(out)]
+    argv += ["--type", "labelmap"]
+    assert cli.main(argv + ["--workers", "2"]) == 0
+    assert np.array_equal(read_seg(out, source).labelmap(), labels)
+    bad = tmp_path / "bad.dcm"
+    argv[argv.index(str(out))] = str(bad)
+    assert cli.main(argv + ["--workers", "0"]) == 1  # like every option SegOptions refuses
+    err = capsys.readouterr().err.strip().splitlines()
+    assert any("workers" in line for line in err) and not bad.exists()
