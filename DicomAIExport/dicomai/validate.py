@@ -10,6 +10,7 @@ or in the peers cache (``$DICOMAI_PEERS_HOME/venv/bin``, see scripts/install_pee
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -20,6 +21,8 @@ from typing import List, Optional, Sequence
 
 from .errors import DicomAIError
 from .sopclasses import SEG_SOP_CLASSES, SR_SOP_CLASSES
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["ValidationResult", "check_before_writing", "check_codes", "find_dciodvfy", "validate"]
 
@@ -197,6 +200,49 @@ def _validate_sr(path, source, segs, res: ValidationResult) -> None:
         res.problems.append("the report holds no measurement group")
 
 
+#: Per-frame Functional Groups Sequence (5200,9230) as it starts in Explicit VR Little Endian.
+_PER_FRAME_START = b"\x00\x52\x30\x92SQ\x00\x00"
+_INFLATE_CHUNK = 1 << 16
+_HEADER_LIMIT = 64 << 20  # a SEG header before its per-frame groups is far smaller
+
+
+def _deflated_seg_header(path):
+    """The header of a Deflated Explicit VR Little Endian SEG up to its per-frame groups, inflated
+    chunk by chunk (pydicom inflates the whole file, frames included, before reading a tag), or
+    None when the file is not deflated or the boundary is not found: the caller reads it whole."""
+    import zlib
+    from io import BytesIO
+
+    from pydicom.filereader import _read_file_meta_info as read_file_meta
+    from pydicom.filereader import read_dataset, read_preamble
+    from pydicom.uid import DeflatedExplicitVRLittleEndian
+
+    with open(str(path), "rb") as fp:
+        read_preamble(fp, force=False)
+        meta = read_file_meta(fp)
+        if str(meta.get("TransferSyntaxUID", "")) != DeflatedExplicitVRLittleEndian:
+            return None
+        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        head = bytearray()
+        at = -1
+        while at < 0 and len(head) < _HEADER_LIMIT:
+            chunk = fp.read(_INFLATE_CHUNK)
+            if not chunk:
+                break
+            start = max(0, len(head) - len(_PER_FRAME_START))
+            head += inflater.decompress(chunk)
+            at = head.find(_PER_FRAME_START, start)
+    if at < 0:
+        return None
+    try:
+        ds = read_dataset(BytesIO(bytes(head[:at])), is_implicit_VR=False, is_little_endian=True)
+    except Exception:  # noqa: BLE001 - not parseable up to that point: the whole-file read decides
+        logger.debug("deflated SEG header not readable in chunks, reading %s whole", path)
+        return None
+    ds.file_meta = meta
+    return ds
+
+
 def check_before_writing(tmp, output, kind: str) -> None:
     """The cheap part of :func:`validate` on a file just written under a temporary name, before it
     is renamed to ``output``: a SEG's header up to the per-frame groups (required attributes,
@@ -211,8 +257,10 @@ def check_before_writing(tmp, output, kind: str) -> None:
 
         from .seg.decode import check_seg_header
 
-        with open(str(tmp), "rb") as fp:
-            ds = read_partial(fp, stop_when=lambda tag, vr, length: tag >= 0x52009230)
+        ds = _deflated_seg_header(tmp)
+        if ds is None:
+            with open(str(tmp), "rb") as fp:
+                ds = read_partial(fp, stop_when=lambda tag, vr, length: tag >= 0x52009230)
         try:
             check_seg_header(ds, output)
         except DicomAIError as e:
