@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -10,5 +9,3 @@ _here = Path(__file__).resolve()
 for p in (_here.parents[1], _here.parents[1] / "core"):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
-if importlib.util.find_spec("dicomai") is None:
-    sys.path.insert(0, str(_here.parents[2] / "DicomAIExport"))

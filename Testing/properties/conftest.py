@@ -1,17 +1,9 @@
-"""Property-based tests: make ``dicomai`` importable from the checkout."""
+"""Property-based tests: put this folder on sys.path (Testing/conftest.py makes dicomai importable)."""
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import sys
 from pathlib import Path
-
-if importlib.util.find_spec("dicomai") is None:
-    _CORE_PARENT = str(Path(__file__).resolve().parents[2] / "DicomAIExport")
-    sys.path.insert(0, _CORE_PARENT)
-    _old = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = _CORE_PARENT + (os.pathsep + _old if _old else "")
 
 _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:

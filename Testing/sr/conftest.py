@@ -1,4 +1,4 @@
-"""SR tests: make ``dicomai`` importable from the checkout, and shared fixtures.
+"""SR tests: shared fixtures (Testing/conftest.py makes ``dicomai`` importable from the checkout).
 
 Fixtures write synthetic CT series (axial and oblique) once per session, with a SEG of the
 phantom's organs written by ``dicomai.seg.encode.write_seg``.
@@ -6,18 +6,10 @@ phantom's organs written by ``dicomai.seg.encode.write_seg``.
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import sys
 from pathlib import Path
 
 import pytest
-
-if importlib.util.find_spec("dicomai") is None:
-    _CORE_PARENT = str(Path(__file__).resolve().parents[2] / "DicomAIExport")
-    sys.path.insert(0, _CORE_PARENT)
-    _old = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = _CORE_PARENT + (os.pathsep + _old if _old else "")
 
 _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:

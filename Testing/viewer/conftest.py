@@ -13,7 +13,6 @@ refreshes the ``docs/ohif-*.png`` pictures.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 from dataclasses import dataclass, field
@@ -25,9 +24,6 @@ _here = Path(__file__).resolve()
 for p in (_here.parent, _here.parents[1], _here.parents[1] / "sr"):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
-if importlib.util.find_spec("dicomai") is None:
-    sys.path.insert(0, str(_here.parents[2] / "DicomAIExport"))
-
 import ohif  # noqa: E402
 
 SHAPE = (16, 96, 96)  # big enough to see the organs in the screenshots, small enough to be quick
