@@ -41,6 +41,18 @@ def _has_image_extension(path) -> bool:
     return name.endswith(IMAGE_EXTENSIONS)
 
 
+def _image_file(path) -> Path:
+    """``path`` as a Path when it is an existing file with an image extension, else InputError."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"image file {str(p)!r} does not exist")
+    if not _has_image_extension(p):
+        raise InputError(
+            f"{str(p)!r}: unknown image format; use NRRD (.nrrd), NIfTI (.nii, .nii.gz) or MetaImage (.mha)"
+        )
+    return p
+
+
 def is_seg_nrrd(path) -> bool:
     return str(path).lower().endswith(".seg.nrrd")
 
@@ -56,13 +68,7 @@ def read_image(path) -> Tuple[np.ndarray, Grid]:
     InputError
         Missing or unreadable file, unknown extension, vector or 4D images.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"image file {str(p)!r} does not exist")
-    if not _has_image_extension(p):
-        raise InputError(
-            f"{str(p)!r}: unknown image format; use NRRD (.nrrd), NIfTI (.nii, .nii.gz) or MetaImage (.mha)"
-        )
+    p = _image_file(path)
     if p.name.lower().endswith(".nrrd"):
         try:
             nrrd = _read_nrrd(p)
@@ -159,13 +165,7 @@ def read_image_grid(path) -> Grid:
     """The grid of an image file, from its header only (NRRD, NIfTI, MHA)."""
     import SimpleITK as sitk
 
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"image file {str(p)!r} does not exist")
-    if not _has_image_extension(p):
-        raise InputError(
-            f"{str(p)!r}: unknown image format; use NRRD (.nrrd), NIfTI (.nii, .nii.gz) or MetaImage (.mha)"
-        )
+    p = _image_file(path)
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(p))
     try:
