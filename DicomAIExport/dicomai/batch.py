@@ -421,9 +421,8 @@ def run_case(case: Case, options: BatchOptions) -> CaseResult:
         lines = [ln for ln in err.splitlines() if ln.strip()]
         result.warnings += [ln.split("warning: ", 1)[-1] for ln in lines if ": warning: " in ln]
         if code != 0:
-            errors = [ln for ln in lines if ": warning: " not in ln]
             result.status = "failed"
-            result.error = errors[-1] if errors else f"dicomai {argv[0]} exited with {code}"
+            result.error = _error_line(err, argv[0], code)
             break
         try:
             report = json.loads(out)
@@ -439,6 +438,12 @@ def run_case(case: Case, options: BatchOptions) -> CaseResult:
         result.sop_instance_uids = verify_outputs(case, out_dir) or []
     result.seconds = round(time.monotonic() - start, 3)
     return result
+
+
+def _error_line(stderr: str, command: str, code: int) -> str:
+    """A failed command's one-line error: the last line of its stderr that is not a warning."""
+    errors = [ln for ln in stderr.splitlines() if ln.strip() and ": warning: " not in ln]
+    return errors[-1] if errors else f"dicomai {command} exited with {code}"
 
 
 def _resend_missing(result: CaseResult, network: List[str]) -> None:
@@ -459,9 +464,8 @@ def _resend_missing(result: CaseResult, network: List[str]) -> None:
     )
     result.peak_memory_mb = max(result.peak_memory_mb, peak)
     if code != 0:
-        lines = [ln for ln in err.splitlines() if ln.strip() and ": warning: " not in ln]
         result.status = "failed"
-        result.error = lines[-1] if lines else f"dicomai send exited with {code}"
+        result.error = _error_line(err, "send", code)
         return
     try:
         report = json.loads(out)
