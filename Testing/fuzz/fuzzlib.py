@@ -542,11 +542,38 @@ def s_sr_graphic(rng, ds, kind):
     return f"GraphicData:{what}"
 
 
-def s_sr_structure(rng, ds, kind):
+def nest_containers(item, depth: int, concept=None) -> None:
+    """Hang ``depth`` CONTAINER items under ``item``, each the only child of the one above (named
+    by a copy of ``concept``, a ConceptNameCodeSequence, when given)."""
     import copy
 
     from pydicom.dataset import Dataset
 
+    node = item
+    for _ in range(depth):
+        child = Dataset()
+        child.RelationshipType = "HAS PROPERTIES"
+        child.ValueType = "CONTAINER"
+        if concept is not None:
+            child.ConceptNameCodeSequence = copy.deepcopy(concept)
+        child.ContinuityOfContent = "SEPARATE"
+        node.ContentSequence = [child]
+        node = child
+
+
+def save_deep(ds, out) -> None:
+    """``ds.save_as(out)`` with room for deep nesting: pydicom writes nested items recursively
+    (deep-nesting cases need more than 1,000 frames; a RecursionError inside its writer builds
+    enormous messages)."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 20000))
+    try:
+        ds.save_as(out)
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def s_sr_structure(rng, ds, kind):
     what = rng.choice(
         ["no-content", "empty-content", "empty-groups", "deep", "value-garbage", "long-text", "vt"]
     )
@@ -570,15 +597,7 @@ def s_sr_structure(rng, ds, kind):
             return None
         item = rng.choice(items)
         depth = rng.choice([50, 200, 400])
-        node = item
-        for _ in range(depth):
-            child = Dataset()
-            child.RelationshipType = "HAS PROPERTIES"
-            child.ValueType = "CONTAINER"
-            child.ConceptNameCodeSequence = copy.deepcopy(item.ConceptNameCodeSequence)
-            child.ContinuityOfContent = "SEPARATE"
-            node.ContentSequence = [child]
-            node = child
+        nest_containers(item, depth, item.ConceptNameCodeSequence)
     elif what == "value-garbage":
         found = _all_with(ds, "NumericValue")
         if not found:
@@ -661,14 +680,7 @@ def mutate(rng: random.Random, seed: Seed, data: bytes):
             return _claim_ts(data, detail[1]), name, f"TransferSyntaxUID={detail[1]}", must
         if isinstance(detail, tuple):  # (detail, must_detect) decided by the mutator
             detail, must = detail
-        # pydicom writes nested items recursively (deep-nesting cases need more than 1,000 frames;
-        # a RecursionError inside its writer builds enormous messages)
-        limit = sys.getrecursionlimit()
-        sys.setrecursionlimit(max(limit, 20000))
-        try:
-            ds.save_as(out)
-        finally:
-            sys.setrecursionlimit(limit)
+        save_deep(ds, out)
     except (RecursionError, ValueError, TypeError, OverflowError, AttributeError):
         return None  # pydicom cannot write this edit: no case
     return out.getvalue(), name, detail, must

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from fuzzlib import _raw, make_seeds
+from fuzzlib import _raw, make_seeds, nest_containers, save_deep
 
 from dicomai.cli import main as cli
 from dicomai.errors import DicomAIError
@@ -42,7 +42,7 @@ def _edit(seed, tmp_path, fn, name="damaged.dcm") -> Path:
     ds = pydicom.dcmread(seed.path)
     fn(ds)
     out = tmp_path / name
-    ds.save_as(out)
+    save_deep(ds, out)
     return out
 
 
@@ -384,25 +384,10 @@ def test_silent_sr_with_emptied_groups_is_warned(seeds, tmp_path):
 
 
 def test_recursion_error_a_num_nested_200_levels_is_not_swallowed(seeds, tmp_path):
-    from pydicom.dataset import Dataset
-
     def edit(ds):
-        num = next(o for o in _all(ds, "ValueType") if o.ValueType == "NUM")
-        node = num
-        for _ in range(200):
-            child = Dataset()
-            child.RelationshipType = "HAS PROPERTIES"
-            child.ValueType = "CONTAINER"
-            child.ContinuityOfContent = "SEPARATE"
-            node.ContentSequence = [child]
-            node = child
+        nest_containers(next(o for o in _all(ds, "ValueType") if o.ValueType == "NUM"), 200)
 
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(20000)
-    try:
-        path = _edit(seeds["3d"], tmp_path, edit)
-    finally:
-        sys.setrecursionlimit(limit)
+    path = _edit(seeds["3d"], tmp_path, edit)
     try:
         report = read_sr(path)
     except DicomAIError as e:  # pydicom could not parse it: said so, naming the file
@@ -431,28 +416,12 @@ def test_silent_labelmap_renumbered_segment_is_warned(seeds, tmp_path, number):
 def test_silent_num_nested_in_containers_is_warned(seeds, tmp_path, depth):
     """fuzz `sr:deep`: containers nested under a NUM (which replace its SCOORD3D) are left out
     with one warning that names the measurement, not silently."""
-    import copy
-
-    from pydicom.dataset import Dataset
 
     def edit(ds):
         num = next(o for o in _all(ds, "ValueType") if o.ValueType == "NUM" and "ContentSequence" in o)
-        node = num
-        for _ in range(depth):
-            child = Dataset()
-            child.RelationshipType = "HAS PROPERTIES"
-            child.ValueType = "CONTAINER"
-            child.ConceptNameCodeSequence = copy.deepcopy(num.ConceptNameCodeSequence)
-            child.ContinuityOfContent = "SEPARATE"
-            node.ContentSequence = [child]
-            node = child
+        nest_containers(num, depth, num.ConceptNameCodeSequence)
 
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(20000)
-    try:
-        path = _edit(seeds["3d"], tmp_path, edit)
-    finally:
-        sys.setrecursionlimit(limit)
+    path = _edit(seeds["3d"], tmp_path, edit)
     report = read_sr(path)
     nested = [w for w in report.warnings if "CONTAINER nested under the measurement" in w]
     assert len(nested) == 1, report.warnings
